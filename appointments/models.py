@@ -1,0 +1,1 @@
+# Models arrive with the domain issue; they will subclass glamiti.models.TenantModel.

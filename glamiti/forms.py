@@ -1,0 +1,46 @@
+from django import forms
+from django.contrib.auth.forms import AuthenticationForm
+from django.forms.renderers import TemplatesSetting
+
+from glamiti.models import Business, TeamMember, time_zone_choices
+
+
+class GlamitiFormRenderer(TemplatesSetting):
+    """Every form renders its fields through our templates: label, help, errors beside the field."""
+
+    form_template_name = "forms/form.html"
+    field_template_name = "forms/field.html"
+
+
+class LoginForm(AuthenticationForm):
+    username = forms.CharField(
+        label="Username or e-mail",
+        max_length=254,
+        widget=forms.TextInput(attrs={"autofocus": True, "autocomplete": "username"}),
+    )
+
+    error_messages = {
+        **AuthenticationForm.error_messages,
+        "invalid_login": "That username or e-mail and password don't match. "
+        "Passwords are case-sensitive.",
+    }
+
+
+class BusinessForm(forms.ModelForm):
+    time_zone = forms.ChoiceField(choices=time_zone_choices)
+
+    class Meta:
+        model = Business
+        fields = ["name", "time_zone", "currency", "country", "locale"]
+        help_texts = {"country": "Two-letter code such as GB, IE, US or FR."}
+
+    def clean_country(self) -> str:
+        return self.cleaned_data["country"].strip().upper()
+
+
+class TeamMemberForm(forms.ModelForm):
+    class Meta:
+        model = TeamMember
+        fields = ["name", "job_title", "email", "phone", "color", "is_active"]
+        widgets = {"color": forms.TextInput(attrs={"type": "color"})}
+        labels = {"is_active": "Active (takes bookings and tips)"}

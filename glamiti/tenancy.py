@@ -1,0 +1,115 @@
+"""Tenancy: the one way in to a business's data.
+
+Every tenant URL carries the business slug (`/<business>/...`). The middleware resolves it,
+checks the user's membership (not a member → 404), and runs the whole request — view and
+template rendering — inside `tenant_context(business)`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import wraps
+from typing import TYPE_CHECKING, Any
+
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.urls import Resolver404, resolve
+from django.utils import timezone
+from django_scopes import scope
+
+from glamiti.models import Business, Membership
+
+if TYPE_CHECKING:
+    from django_htmx.middleware import HtmxDetails
+
+    from glamiti.models import User
+
+TENANT_URL_KWARG = "business"
+LAST_BUSINESS_SESSION_KEY = "last_business"
+
+
+class BusinessRequest(HttpRequest):
+    """The request a tenant view receives (for type checkers; the middleware sets these)."""
+
+    business: Business
+    membership: Membership
+    htmx: HtmxDetails
+    user: User
+
+
+@contextmanager
+def tenant_context(business: Business) -> Iterator[Business]:
+    """Activate `business` as the tenant: the django-scopes scope and its time zone.
+
+    The request middleware, management commands and background jobs all enter a tenant
+    through here, so this is the one place that decides what "being inside a tenant" means.
+    """
+    if not isinstance(business, Business) or business.pk is None:
+        raise ValueError("tenant_context needs a saved Business.")
+    with scope(business=business), timezone.override(business.time_zone):
+        yield business
+
+
+class TenantMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        slug = self._business_slug(request)
+        if slug is None:
+            return self.get_response(request)
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        membership = (
+            Membership.objects.select_related("business")
+            .filter(user=request.user, business__slug=slug)
+            .first()
+        )
+        if membership is None:
+            # Never 403: whether a business exists is not for outsiders to learn.
+            raise Http404("No such page.")
+        request.business = membership.business
+        request.membership = membership
+        if request.session.get(LAST_BUSINESS_SESSION_KEY) != slug:
+            request.session[LAST_BUSINESS_SESSION_KEY] = slug
+        with tenant_context(membership.business):
+            response = self.get_response(request)
+            # Lazy responses must render while the tenant is still active.
+            if hasattr(response, "render") and not getattr(response, "is_rendered", True):
+                response.render()
+        return response
+
+    def process_view(
+        self, request: HttpRequest, view_func: Callable, view_args: tuple, view_kwargs: dict
+    ) -> None:
+        # Views get the business as request.business, never as a raw slug argument.
+        view_kwargs.pop(TENANT_URL_KWARG, None)
+
+    @staticmethod
+    def _business_slug(request: HttpRequest) -> str | None:
+        try:
+            match = resolve(request.path_info, getattr(request, "urlconf", None))
+        except Resolver404:
+            return None
+        return match.kwargs.get(TENANT_URL_KWARG)
+
+
+def role_required(minimum: str) -> Callable:
+    """Allow a tenant view to members whose role is `minimum` or above; others get 403."""
+
+    def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            membership = getattr(request, "membership", None)
+            if membership is None:
+                raise Http404("No such page.")
+            if not membership.has_role(minimum):
+                raise PermissionDenied("Your role does not allow this.")
+            return view(request, *args, **kwargs)
+
+        wrapper.minimum_role = minimum  # type: ignore[attr-defined]
+        return wrapper
+
+    return decorator

@@ -1,0 +1,39 @@
+import pytest
+from django.core.management import call_command
+from django_scopes import scopes_disabled
+
+from clients.models import Client
+from glamiti.models import Business, Membership, TeamMember
+
+pytestmark = pytest.mark.django_db
+
+
+def snapshot() -> dict:
+    with scopes_disabled():
+        return {
+            "businesses": sorted(Business.objects.values_list("slug", flat=True)),
+            "memberships": Membership.objects.count(),
+            "team": TeamMember.objects.count(),
+            "clients": sorted(
+                Client.objects.values_list("business__slug", "first_name", "last_name", "email")
+            ),
+        }
+
+
+def test_seed_demo_is_idempotent_and_deterministic(django_user_model):
+    call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    first = snapshot()
+    call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    assert snapshot() == first
+    assert first["businesses"] == ["bella", "northside"]
+    assert len(first["clients"]) == 180
+    assert django_user_model.objects.filter(username="olivia").get().check_password("glamiti-demo")
+
+
+def test_demo_owner_logs_in_and_lands_on_the_business(client):
+    call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    response = client.post(
+        "/accounts/login/", {"username": "olivia", "password": "glamiti-demo"}, follow=True
+    )
+    assert response.redirect_chain[-1][0] == "/bella/clients/"
+    assert b"120 clients" in response.content
