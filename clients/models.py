@@ -1,15 +1,100 @@
+from __future__ import annotations
+
+import datetime
+import uuid
+
+from django.conf import settings
 from django.db import models
 from django.urls import reverse
+from django.utils import timezone
 
+from clients.normalize import phone_search_digits, search_text_for
 from glamiti.models import Business, TenantModel, tenant_manager
 
 
+class Gender(models.TextChoices):
+    FEMALE = "female", "Female"
+    MALE = "male", "Male"
+    NON_BINARY = "non_binary", "Non-binary"
+    OTHER = "other", "Other"
+    PREFER_NOT_TO_SAY = "prefer_not_to_say", "Prefer not to say"
+
+
+class ConsentSource(models.TextChoices):
+    FORM = "form", "Recorded by staff"
+    CLIENT_LINK = "client_link", "Given by the client online"
+    IMPORT = "import", "Imported (unverified)"
+
+
+class ReferralSource(TenantModel):
+    """How clients found the business; the business edits this list."""
+
+    name = models.CharField(max_length=80)
+    is_active = models.BooleanField(default=True)
+
+    objects = tenant_manager()
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["business", "name"], name="referralsource_unique_name")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Tag(TenantModel):
+    name = models.CharField(max_length=40)
+    color = models.CharField(max_length=7, default="#6d28d9")
+
+    objects = tenant_manager()
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["business", "name"], name="tag_unique_name")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class ClientQuerySet(models.QuerySet):
-    def active(self) -> "ClientQuerySet":
+    def active(self) -> ClientQuerySet:
         return self.filter(archived_at__isnull=True)
 
-    def archived(self) -> "ClientQuerySet":
+    def archived(self) -> ClientQuerySet:
         return self.filter(archived_at__isnull=False)
+
+    def search(self, term: str, country: str) -> ClientQuerySet:
+        """Clients whose name, e-mail or phone contains `term` (phones in any national format)."""
+        from clients.search import apply_search
+
+        return apply_search(self, term, country)
+
+    def blocked(self) -> ClientQuerySet:
+        return self.filter(is_blocked=True)
+
+    def with_tag(self, tag: Tag | int) -> ClientQuerySet:
+        return self.filter(client_tags__tag=tag)
+
+    def lapsed(self, days: int, now: datetime.datetime | None = None) -> ClientQuerySet:
+        """Clients who have visited before, but not in the last `days` days."""
+        cutoff = (now or timezone.now()) - datetime.timedelta(days=days)
+        return self.filter(last_visit_at__lt=cutoff)
+
+    def with_upcoming_appointment(self, now: datetime.datetime | None = None) -> ClientQuerySet:
+        return self.filter(next_appointment_at__gte=now or timezone.now())
+
+    def birthday_in_month(self, month: int) -> ClientQuerySet:
+        return self.filter(birth_month=month)
+
+    def accepts_marketing(self, channel: str) -> ClientQuerySet:
+        return self.filter(**{f"{channel}_marketing": True})
+
+
+def client_photo_path(instance: Client, filename: str) -> str:
+    # Never the uploaded name: a server-generated one, grouped by business.
+    return f"clients/{instance.business_id}/photos/{uuid.uuid4().hex}.jpg"
 
 
 class Client(TenantModel):
@@ -21,25 +106,108 @@ class Client(TenantModel):
     first_name = models.CharField(max_length=80)
     last_name = models.CharField(max_length=80, blank=True)
     email = models.EmailField(blank=True)
-    mobile_phone = models.CharField(
-        max_length=20, blank=True, help_text="E.164, e.g. +447700900123"
+    mobile_phone = models.CharField(max_length=20, blank=True, help_text="Stored in E.164.")
+    other_phone = models.CharField(max_length=20, blank=True, help_text="Stored in E.164.")
+    # A birthday may be known without its year.
+    birth_day = models.PositiveSmallIntegerField(null=True, blank=True)
+    birth_month = models.PositiveSmallIntegerField(null=True, blank=True)
+    birth_year = models.PositiveSmallIntegerField(null=True, blank=True)
+    gender = models.CharField(max_length=20, choices=Gender.choices, blank=True)
+    pronouns = models.CharField(max_length=30, blank=True)
+
+    address_line1 = models.CharField("address line 1", max_length=120, blank=True)
+    address_line2 = models.CharField("address line 2", max_length=120, blank=True)
+    city = models.CharField(max_length=80, blank=True)
+    region = models.CharField("county / state", max_length=80, blank=True)
+    postal_code = models.CharField(max_length=20, blank=True)
+    country = models.CharField(max_length=2, blank=True)
+
+    referral_source = models.ForeignKey(
+        ReferralSource, null=True, blank=True, on_delete=models.SET_NULL, related_name="clients"
+    )
+    referred_by = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="referrals"
+    )
+
+    email_marketing = models.BooleanField(default=False)
+    email_marketing_at = models.DateTimeField(null=True, blank=True)
+    email_marketing_source = models.CharField(
+        max_length=20, choices=ConsentSource.choices, blank=True
+    )
+    sms_marketing = models.BooleanField(default=False)
+    sms_marketing_at = models.DateTimeField(null=True, blank=True)
+    sms_marketing_source = models.CharField(
+        max_length=20, choices=ConsentSource.choices, blank=True
+    )
+
+    is_blocked = models.BooleanField(default=False)
+    blocked_reason = models.CharField(max_length=200, blank=True)
+    alert = models.CharField(
+        max_length=200, blank=True, help_text="Shown wherever the client appears, e.g. allergies."
+    )
+    tags = models.ManyToManyField(Tag, through="ClientTag", related_name="clients", blank=True)
+    photo = models.ImageField(upload_to=client_photo_path, blank=True)
+    external_id = models.CharField(
+        max_length=64, blank=True, help_text="The id in the software it was imported from."
+    )
+
+    # Kept up to date by the appointment and sale services, so the list can sort and filter
+    # a million clients by them with an index.
+    last_visit_at = models.DateTimeField(null=True, blank=True, editable=False)
+    next_appointment_at = models.DateTimeField(null=True, blank=True, editable=False)
+    total_spend = models.DecimalField(max_digits=12, decimal_places=2, default=0, editable=False)
+
+    # Derived search columns (see clients/normalize.py), written on every save and bulk path.
+    search_text = models.TextField(blank=True, editable=False)
+    phone_digits = models.CharField(max_length=64, blank=True, editable=False)
+
+    merged_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        editable=False,
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
-    archived_at = models.DateTimeField(null=True, blank=True)
+    archived_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     objects = tenant_manager(ClientQuerySet)
 
     class Meta:
         ordering = ["last_name", "first_name", "id"]
         indexes = [
-            models.Index(fields=["business", "last_name", "first_name"], name="client_name_idx"),
+            models.Index(
+                fields=["business", "last_name", "first_name", "id"], name="client_name_idx"
+            ),
             models.Index(fields=["business", "email"], name="client_email_idx"),
             models.Index(fields=["business", "mobile_phone"], name="client_mobile_idx"),
+            models.Index(fields=["business", "created_at"], name="client_created_idx"),
+            models.Index(fields=["business", "last_visit_at"], name="client_last_visit_idx"),
+            models.Index(fields=["business", "total_spend"], name="client_spend_idx"),
+            models.Index(fields=["business", "birth_month"], name="client_birth_month_idx"),
+            models.Index(fields=["business", "external_id"], name="client_external_idx"),
         ]
 
     def __str__(self) -> str:
         return self.full_name
+
+    def save(self, *args, **kwargs) -> None:
+        self.refresh_derived_fields()
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None:
+            kwargs["update_fields"] = {*update_fields, "search_text", "phone_digits", "email"}
+        super().save(*args, **kwargs)
+
+    def refresh_derived_fields(self) -> None:
+        """Normalise the e-mail and rebuild the search columns; bulk paths call this too."""
+        self.email = self.email.strip().lower()
+        self.search_text = search_text_for(self.first_name, self.last_name, self.email)
+        self.phone_digits = phone_search_digits(self.mobile_phone, self.other_phone)
 
     @property
     def full_name(self) -> str:
@@ -49,5 +217,68 @@ class Client(TenantModel):
     def initials(self) -> str:
         return "".join(part[0] for part in (self.first_name, self.last_name) if part).upper()
 
+    @property
+    def is_archived(self) -> bool:
+        return self.archived_at is not None
+
+    @property
+    def birthday_display(self) -> str:
+        if not (self.birth_day and self.birth_month):
+            return ""
+        month = datetime.date(2000, self.birth_month, 1).strftime("%B")
+        return f"{self.birth_day} {month}" + (f" {self.birth_year}" if self.birth_year else "")
+
     def get_absolute_url(self) -> str:
         return reverse("clients:detail", kwargs={"business": self.business.slug, "pk": self.pk})
+
+    def archive(self) -> None:
+        if self.archived_at is None:
+            self.archived_at = timezone.now()
+            self.save(update_fields=["archived_at", "updated_at"])
+
+    def restore(self) -> None:
+        if self.archived_at is not None:
+            self.archived_at = None
+            self.save(update_fields=["archived_at", "updated_at"])
+
+
+class ClientTag(TenantModel):
+    """A tag on a client. Explicit so that the row carries its business like every other."""
+
+    business = models.ForeignKey(
+        Business, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="client_tags")
+    tag = models.ForeignKey(Tag, on_delete=models.CASCADE, related_name="client_tags")
+
+    objects = tenant_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["business", "client", "tag"], name="clienttag_unique")
+        ]
+        indexes = [models.Index(fields=["business", "tag", "client"], name="clienttag_tag_idx")]
+
+
+class ClientMerge(TenantModel):
+    """One merge of `merged` into `kept`, with what it changed, so it can be undone."""
+
+    kept = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="merges_kept")
+    merged = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="merges_absorbed")
+    filled_fields = models.JSONField(
+        default=dict, help_text="Fields of `kept` filled from `merged`."
+    )
+    moved = models.JSONField(default=dict, help_text="Related rows moved: {model label: [ids]}.")
+    merged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    undone_at = models.DateTimeField(null=True, blank=True)
+    undone_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    objects = tenant_manager()
+
+    class Meta:
+        ordering = ["-created_at"]

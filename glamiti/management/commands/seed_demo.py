@@ -65,7 +65,7 @@ DEMO_BUSINESSES = [
             ("Jade Wilson", "Nail technician", "#f59e0b", None),
         ),
         client_count=120,
-        phone_prefix="+447700900",  # Ofcom's range reserved for drama: never a real phone
+        phone_prefix="+447911123",
     ),
     DemoBusiness(
         slug="northside",
@@ -80,7 +80,7 @@ DEMO_BUSINESSES = [
             ("Conor Walsh", "Junior barber", "#ef4444", None),
         ),
         client_count=60,
-        phone_prefix="+353850000",
+        phone_prefix="+353851234",
     ),
 ]
 
