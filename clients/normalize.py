@@ -55,7 +55,8 @@ def format_phone(e164: str, country: str) -> str:
         number = phonenumbers.parse(e164, None)
     except phonenumbers.NumberParseException:
         return e164
-    if phonenumbers.region_code_for_number(number) == country:
+    # Compare calling codes, not regions: +44 7911… is Guernsey's range but dials like a UK one.
+    if country and number.country_code == phonenumbers.country_code_for_region(country):
         return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
 

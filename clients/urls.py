@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from clients import views
 
@@ -6,5 +6,19 @@ app_name = "clients"
 
 urlpatterns = [
     path("", views.client_list, name="list"),
+    path("new/", views.client_create, name="create"),
+    path("picker/", views.client_picker, name="picker"),
+    path("export/", views.client_export, name="export"),
+    path("import/", views.client_import, name="import"),
+    path("lists/", views.client_lists, name="lists"),
+    path(
+        "lists/<str:kind>/<int:pk>/delete/", views.client_list_item_delete, name="list-item-delete"
+    ),
     path("<int:pk>/", views.client_detail, name="detail"),
+    path("<int:pk>/edit/", views.client_edit, name="edit"),
+    path("<int:pk>/archive/", views.client_archive, name="archive"),
+    path("<int:pk>/restore/", views.client_restore, name="restore"),
+    path("<int:pk>/delete/", views.client_delete, name="delete"),
+    path("<int:pk>/photo/", views.client_photo, name="photo"),
+    path("", include("clients.merge_urls")),
 ]

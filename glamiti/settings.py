@@ -102,7 +102,11 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "glamiti.context_processors.tenant",
             ],
-            "builtins": ["template_partials.templatetags.partials"],
+            "builtins": [
+                "template_partials.templatetags.partials",
+                "glamiti.templatetags.glamiti_tags",
+                "clients.templatetags.clients_tags",
+            ],
         },
     },
 ]

@@ -58,3 +58,21 @@ class ClientFactory(factory.django.DjangoModelFactory):
     first_name = factory.Faker("first_name")
     last_name = factory.Faker("last_name")
     email = factory.Sequence(lambda n: f"client{n}@example.com")
+
+
+class TagFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "clients.Tag"
+        django_get_or_create = ["business", "name"]
+
+    business = factory.SubFactory(BusinessFactory)
+    name = factory.Sequence(lambda n: f"Tag {n}")
+
+
+class ClientTagFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "clients.ClientTag"
+
+    client = factory.SubFactory(ClientFactory)
+    business = factory.SelfAttribute("client.business")
+    tag = factory.SubFactory(TagFactory, business=factory.SelfAttribute("..client.business"))

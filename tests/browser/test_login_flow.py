@@ -19,12 +19,12 @@ def test_demo_owner_logs_in_and_sees_the_navigation(page, screenshot, transactio
         expect(nav.get_by_role("link", name=section)).to_be_visible()
     expect(nav.get_by_role("link", name="Clients")).to_have_attribute("aria-current", "page")
     expect(page.get_by_role("heading", name="Clients")).to_be_visible()
-    expect(page.get_by_text("120 clients")).to_be_visible()
+    expect(page.get_by_text(re.compile(r"^\s*3\d\d clients\s*$"))).to_be_visible()
     assert screenshot("clients").exists()
 
     # The owner of two businesses switches to the other one.
     page.locator(".switcher summary").click()
     page.get_by_role("link", name=re.compile("Northside Barbers")).click()
     expect(page).to_have_url(re.compile(r"/northside/clients/$"))
-    expect(page.get_by_text("60 clients")).to_be_visible()
+    expect(page.get_by_text(re.compile(r"^\s*1\d\d clients\s*$"))).to_be_visible()
     screenshot("switched")

@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.utils import timezone
 
-from clients.models import Client
+from clients.models import Client, ClientTag
 from glamiti.models import Business, Membership, Role, TeamMember
 from glamiti.tenancy import tenant_context
 
@@ -64,7 +65,7 @@ DEMO_BUSINESSES = [
             ("Priya Shah", "Colourist", "#ec4899", None),
             ("Jade Wilson", "Nail technician", "#f59e0b", None),
         ),
-        client_count=120,
+        client_count=320,
         phone_prefix="+447911123",
     ),
     DemoBusiness(
@@ -79,10 +80,30 @@ DEMO_BUSINESSES = [
             ("Aoife Kelly", "Barber", "#6366f1", "aoife"),
             ("Conor Walsh", "Junior barber", "#ef4444", None),
         ),
-        client_count=60,
+        client_count=160,
         phone_prefix="+353851234",
     ),
 ]
+
+DEMO_TAGS = [
+    ("VIP", "#7c3aed"),
+    ("Colour client", "#db2777"),
+    ("Bridal", "#0ea5e9"),
+    ("Student", "#10b981"),
+    ("Sensitive scalp", "#f59e0b"),
+]
+DEMO_REFERRALS = ["Instagram", "Google", "Walk-in", "Friend or family", "Gift voucher"]
+DEMO_ALERTS = [
+    "Allergic to PPD hair dye — patch test required",
+    "Latex allergy",
+    "Prefers a quiet appointment",
+    "Sensitive to fragrance",
+    "Pregnant — no chemical treatments",
+]
+DEMO_CITIES = {
+    "GB": ["London", "London", "Croydon", "Brighton", "Reading"],
+    "IE": ["Dublin", "Dublin", "Swords", "Malahide", "Howth"],
+}
 
 DEMO_USERS = [
     DemoUser("olivia", "Olivia", "Bennett", {"bella": Role.OWNER, "northside": Role.MANAGER}),
@@ -162,20 +183,66 @@ class Command(BaseCommand):
 
     def _clients(self, business: Business, spec: DemoBusiness) -> int:
         rng = random.Random(f"glamiti-demo-{spec.slug}")  # noqa: S311 - demo data, not secrets
-        wanted = []
+        tags = {
+            name: business.tags.get_or_create(name=name, defaults={"color": color})[0]
+            for name, color in DEMO_TAGS
+        }
+        sources = [business.referralsources.get_or_create(name=name)[0] for name in DEMO_REFERRALS]
+        have = set(business.clients.values_list("external_id", flat=True))
+        now = timezone.now()
+        new_clients, new_tags = [], []
         for number in range(spec.client_count):
-            first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
-            handle = ascii_handle(f"{first}.{last}")
-            wanted.append(
-                Client(
-                    business=business,
-                    first_name=first,
-                    last_name=last,
-                    email=f"{handle}.{number}@example.com" if rng.random() < 0.85 else "",
-                    mobile_phone=f"{spec.phone_prefix}{number:03d}" if rng.random() < 0.9 else "",
-                )
-            )
-        have = set(business.clients.values_list("first_name", "last_name", "email"))
-        missing = [c for c in wanted if (c.first_name, c.last_name, c.email) not in have]
-        Client.objects.bulk_create(missing)
-        return len(missing)
+            client, client_tags = self._demo_client(rng, business, spec, number, now, sources)
+            if client.external_id in have:
+                continue
+            client.refresh_derived_fields()
+            new_clients.append(client)
+            new_tags.append([tags[name] for name in client_tags])
+        Client.objects.bulk_create(new_clients)
+        ClientTag.objects.bulk_create(
+            ClientTag(business=business, client=client, tag=tag)
+            for client, client_tags in zip(new_clients, new_tags, strict=True)
+            for tag in client_tags
+        )
+        return len(new_clients)
+
+    def _demo_client(self, rng, business, spec, number, now, sources) -> tuple[Client, list]:
+        first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
+        email = f"{ascii_handle(f'{first}.{last}')}.{number}@example.com"
+        phone = f"{spec.phone_prefix}{number:03d}"
+        if number % 97 == 5:
+            # A few families share contact details, so the duplicate finder has work to do.
+            email = f"{ascii_handle(last)}.family@example.com"
+            phone = f"{spec.phone_prefix}999"
+        has_birthday = rng.random() < 0.6
+        consent_email = rng.random() < 0.55
+        consent_sms = rng.random() < 0.35
+        blocked = rng.random() < 0.03
+        client = Client(
+            business=business,
+            external_id=f"demo-{number}",
+            first_name=first,
+            last_name=last,
+            email=email if rng.random() < 0.88 else "",
+            mobile_phone=phone if rng.random() < 0.92 else "",
+            birth_day=rng.randint(1, 28) if has_birthday else None,
+            birth_month=rng.randint(1, 12) if has_birthday else None,
+            birth_year=rng.randint(1955, 2006) if has_birthday and rng.random() < 0.5 else None,
+            gender=rng.choice(["female", "female", "male", "", "non_binary", "prefer_not_to_say"]),
+            pronouns=rng.choice(["", "", "", "she/her", "he/him", "they/them"]),
+            city=rng.choice(DEMO_CITIES[spec.country]),
+            country=spec.country,
+            referral_source=rng.choice(sources) if rng.random() < 0.5 else None,
+            email_marketing=consent_email,
+            email_marketing_at=now if consent_email else None,
+            email_marketing_source="form" if consent_email else "",
+            sms_marketing=consent_sms,
+            sms_marketing_at=now if consent_sms else None,
+            sms_marketing_source="form" if consent_sms else "",
+            is_blocked=blocked,
+            blocked_reason="Repeated no-shows; card required to book" if blocked else "",
+            alert=rng.choice(DEMO_ALERTS) if rng.random() < 0.08 else "",
+            archived_at=now if rng.random() < 0.04 else None,
+        )
+        client_tags = rng.sample([name for name, _ in DEMO_TAGS], k=rng.choice([0, 0, 1, 1, 2]))
+        return client, client_tags
