@@ -1,1 +1,363 @@
-# Models arrive with the domain issue; they will subclass glamiti.models.TenantModel.
+from __future__ import annotations
+
+import secrets
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.urls import reverse
+
+from glamiti.models import Business, TeamMember, TenantModel, tenant_manager
+
+
+class Product(TenantModel):
+    name = models.CharField(max_length=120)
+    sku = models.CharField("SKU", max_length=40, blank=True)
+    price = models.DecimalField(max_digits=12, decimal_places=2)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = tenant_manager()
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["business", "sku"],
+                condition=~models.Q(sku=""),
+                name="product_unique_sku",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(price__gte=0), name="product_price_not_negative"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SaleStatus(models.TextChoices):
+    OPEN = "open", "Awaiting payment"
+    COMPLETED = "completed", "Paid"
+    VOIDED = "voided", "Voided"
+
+
+class SaleQuerySet(models.QuerySet):
+    def counted(self) -> SaleQuerySet:
+        """Sales that count in totals: paid and not voided."""
+        return self.filter(status=SaleStatus.COMPLETED)
+
+
+class Sale(TenantModel):
+    business = models.ForeignKey(
+        Business, on_delete=models.CASCADE, related_name="sales", db_index=False
+    )
+    client = models.ForeignKey(
+        "clients.Client",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="sales",
+        help_text="Empty for a walk-in.",
+    )
+    appointment = models.ForeignKey(
+        "appointments.Appointment",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="sales",
+    )
+    status = models.CharField(max_length=10, choices=SaleStatus.choices, default=SaleStatus.OPEN)
+    # Totals are computed by the checkout service from the items, and stored so that
+    # overviews can sum them with an index instead of re-adding every item.
+    subtotal = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    discount_total = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    total = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    services_total = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    products_total = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    vouchers_total = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    tip_total = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    # A checkout form carries one key: submitting it twice finds the sale made the first time.
+    idempotency_key = models.UUIDField(default=uuid.uuid4)
+    note = models.CharField(max_length=200, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    voided_at = models.DateTimeField(null=True, blank=True)
+    voided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    void_reason = models.CharField(max_length=200, blank=True)
+
+    objects = tenant_manager(SaleQuerySet)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["business", "idempotency_key"], name="sale_unique_idempotency_key"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(total__gte=0), name="sale_total_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(tip_total__gte=0), name="sale_tip_not_negative"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["business", "client", "status"], name="sale_client_status_idx"),
+            models.Index(fields=["business", "created_at"], name="sale_created_idx"),
+            models.Index(fields=["business", "appointment"], name="sale_appointment_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Sale #{self.pk}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("sales:detail", kwargs={"business": self.business.slug, "pk": self.pk})
+
+    @property
+    def paid_total(self):
+        return sum((p.amount for p in self.payments.all()), start=0)
+
+    def can_void(self) -> tuple[bool, str]:
+        if self.status == SaleStatus.VOIDED:
+            return False, "This sale is already voided."
+        return True, ""
+
+
+class ItemKind(models.TextChoices):
+    SERVICE = "service", "Service"
+    PRODUCT = "product", "Product"
+    VOUCHER = "voucher", "Voucher"
+
+
+class SaleItem(TenantModel):
+    business = models.ForeignKey(
+        Business, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    sale = models.ForeignKey(Sale, on_delete=models.CASCADE, related_name="items")
+    kind = models.CharField(max_length=10, choices=ItemKind.choices)
+    service = models.ForeignKey(
+        "appointments.Service", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    product = models.ForeignKey(
+        Product, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    voucher = models.ForeignKey(
+        "vouchers.Voucher",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="sale_items",
+        help_text="The voucher this item issued (voucher purchases).",
+    )
+    team_member = models.ForeignKey(
+        TeamMember, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    description = models.CharField(max_length=200)
+    quantity = models.PositiveSmallIntegerField(default=1)
+    unit_price = models.DecimalField(max_digits=12, decimal_places=2)
+    discount = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    total = models.DecimalField(max_digits=12, decimal_places=2)
+
+    objects = tenant_manager()
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["business", "sale"], name="saleitem_sale_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(quantity__gt=0), name="saleitem_quantity_positive"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(total__gte=0), name="saleitem_total_not_negative"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.description
+
+
+class PaymentMethod(models.TextChoices):
+    CASH = "cash", "Cash"
+    CARD_TERMINAL = "card_terminal", "Card (terminal)"
+    VOUCHER = "voucher", "Voucher"
+    SAVED_CARD = "saved_card", "Saved card"
+
+
+class Payment(TenantModel):
+    business = models.ForeignKey(
+        Business, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    sale = models.ForeignKey(Sale, on_delete=models.CASCADE, related_name="payments")
+    method = models.CharField(max_length=16, choices=PaymentMethod.choices)
+    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    voucher = models.ForeignKey(
+        "vouchers.Voucher", null=True, blank=True, on_delete=models.PROTECT, related_name="payments"
+    )
+    voucher_entry = models.ForeignKey(
+        "vouchers.VoucherLedgerEntry",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = tenant_manager()
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["business", "sale"], name="payment_sale_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(amount__gt=0), name="payment_amount_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_method_display()} {self.amount}"
+
+
+class TipAllocation(TenantModel):
+    """The part of a sale's tip that one team member received."""
+
+    business = models.ForeignKey(
+        Business, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    sale = models.ForeignKey(Sale, on_delete=models.CASCADE, related_name="tips")
+    team_member = models.ForeignKey(TeamMember, on_delete=models.PROTECT, related_name="tips")
+    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = tenant_manager()
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [
+            models.Index(fields=["business", "sale"], name="tip_sale_idx"),
+            models.Index(fields=["business", "team_member", "created_at"], name="tip_member_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(amount__gt=0), name="tip_amount_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.amount} to {self.team_member}"
+
+
+class FeedbackSource(models.TextChoices):
+    STAFF = "staff", "Recorded by staff"
+    CLIENT_LINK = "client_link", "Left by the client"
+
+
+class Feedback(TenantModel):
+    business = models.ForeignKey(
+        Business, on_delete=models.CASCADE, related_name="feedback", db_index=False
+    )
+    client = models.ForeignKey(
+        "clients.Client", null=True, blank=True, on_delete=models.SET_NULL, related_name="feedback"
+    )
+    sale = models.ForeignKey(
+        Sale, null=True, blank=True, on_delete=models.CASCADE, related_name="feedback"
+    )
+    appointment = models.ForeignKey(
+        "appointments.Appointment",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="feedback",
+    )
+    team_member = models.ForeignKey(
+        TeamMember, null=True, blank=True, on_delete=models.SET_NULL, related_name="feedback"
+    )
+    rating = models.PositiveSmallIntegerField()
+    comment = models.TextField(blank=True, max_length=2000)
+    source = models.CharField(max_length=12, choices=FeedbackSource.choices)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = tenant_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "feedback"
+        indexes = [
+            models.Index(fields=["business", "client", "created_at"], name="feedback_client_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(rating__gte=1, rating__lte=5), name="feedback_rating_1_to_5"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(sale__isnull=False) | models.Q(appointment__isnull=False),
+                name="feedback_refers_to_something",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rating}★"
+
+
+def new_feedback_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+class FeedbackLink(TenantModel):
+    """A private link a client opens without logging in, to leave feedback on a sale once."""
+
+    business = models.ForeignKey(
+        Business, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    sale = models.OneToOneField(Sale, on_delete=models.CASCADE, related_name="feedback_link")
+    token = models.CharField(max_length=64, unique=True, default=new_feedback_token)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = tenant_manager()
+
+    def __str__(self) -> str:
+        return f"Feedback link for {self.sale}"
+
+
+class SavedCard(TenantModel):
+    """A card kept at Stripe for a client. We hold only what identifies it, never the number."""
+
+    business = models.ForeignKey(
+        Business, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    client = models.ForeignKey(
+        "clients.Client", on_delete=models.CASCADE, related_name="saved_cards"
+    )
+    stripe_payment_method_id = models.CharField(max_length=255)
+    brand = models.CharField(max_length=20)
+    last4 = models.CharField(max_length=4)
+    exp_month = models.PositiveSmallIntegerField()
+    exp_year = models.PositiveSmallIntegerField()
+    cardholder_name = models.CharField(max_length=120, blank=True)
+    is_default = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    removed_at = models.DateTimeField(null=True, blank=True)
+
+    objects = tenant_manager()
+
+    class Meta:
+        ordering = ["-is_default", "-created_at"]
+        indexes = [models.Index(fields=["business", "client"], name="savedcard_client_idx")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["business", "stripe_payment_method_id"], name="savedcard_unique_pm"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.brand} •••• {self.last4}"
+
+    def is_expired_on(self, today) -> bool:
+        return (self.exp_year, self.exp_month) < (today.year, today.month)

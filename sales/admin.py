@@ -1,0 +1,86 @@
+from django.contrib import admin
+
+from glamiti.admin import TenantAdmin
+from sales.models import (
+    Feedback,
+    FeedbackLink,
+    Payment,
+    Product,
+    Sale,
+    SaleItem,
+    SavedCard,
+    TipAllocation,
+)
+
+
+@admin.register(Product)
+class ProductAdmin(TenantAdmin):
+    list_display = ["name", "business", "sku", "price", "is_active"]
+    search_fields = ["name", "sku"]
+
+
+class SaleItemInline(admin.TabularInline):
+    model = SaleItem
+    extra = 0
+    raw_id_fields = ["service", "product", "voucher", "team_member"]
+    exclude = ["business"]
+
+
+class PaymentInline(admin.TabularInline):
+    model = Payment
+    extra = 0
+    raw_id_fields = ["voucher", "voucher_entry"]
+    exclude = ["business"]
+
+
+class TipInline(admin.TabularInline):
+    model = TipAllocation
+    extra = 0
+    raw_id_fields = ["team_member"]
+    exclude = ["business"]
+
+
+@admin.register(Sale)
+class SaleAdmin(TenantAdmin):
+    list_display = ["__str__", "business", "client", "status", "total", "tip_total", "created_at"]
+    list_filter = ["business", "status"]
+    raw_id_fields = ["client", "appointment", "created_by", "voided_by"]
+    inlines = [SaleItemInline, PaymentInline, TipInline]
+    show_full_result_count = False
+
+
+@admin.register(SaleItem)
+class SaleItemAdmin(TenantAdmin):
+    list_display = ["description", "business", "sale", "kind", "total"]
+    raw_id_fields = ["sale", "service", "product", "voucher", "team_member"]
+
+
+@admin.register(Payment)
+class PaymentAdmin(TenantAdmin):
+    list_display = ["sale", "business", "method", "amount", "created_at"]
+    raw_id_fields = ["sale", "voucher", "voucher_entry"]
+
+
+@admin.register(TipAllocation)
+class TipAllocationAdmin(TenantAdmin):
+    list_display = ["sale", "business", "team_member", "amount", "created_at"]
+    raw_id_fields = ["sale", "team_member"]
+
+
+@admin.register(Feedback)
+class FeedbackAdmin(TenantAdmin):
+    list_display = ["rating", "business", "client", "team_member", "source", "created_at"]
+    raw_id_fields = ["client", "sale", "appointment", "team_member", "created_by"]
+
+
+@admin.register(FeedbackLink)
+class FeedbackLinkAdmin(TenantAdmin):
+    list_display = ["sale", "business", "expires_at", "used_at"]
+    raw_id_fields = ["sale"]
+    exclude = ["token"]  # a bearer secret: not shown
+
+
+@admin.register(SavedCard)
+class SavedCardAdmin(TenantAdmin):
+    list_display = ["__str__", "business", "client", "exp_month", "exp_year", "is_default"]
+    raw_id_fields = ["client"]
