@@ -9,6 +9,7 @@ from glamiti.forms import LoginForm
 tenant_patterns = [
     path("", views.dashboard, name="dashboard"),
     path("clients/", include("clients.urls")),
+    path("clients/<int:pk>/", include("glamiti.profile_urls")),
     path("calendar/", include("appointments.urls")),
     path("sales/", include("sales.urls")),
     path("vouchers/", include("vouchers.urls")),
@@ -59,4 +60,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("businesses/", views.business_list, name="business-list"),
     path("<slug:business>/", include(tenant_patterns)),
+    # Public pages keyed by an unguessable token (no login); they name the business as
+    # `salon`, not `business`, so the tenant middleware leaves them alone.
+    path("", include("sales.public_urls")),
 ]
