@@ -1,6 +1,14 @@
 from django.contrib import admin
 
-from clients.models import Client, ClientMerge, ClientTag, ReferralSource, Tag
+from clients.models import (
+    Client,
+    ClientDocument,
+    ClientMerge,
+    ClientNote,
+    ClientTag,
+    ReferralSource,
+    Tag,
+)
 from glamiti.admin import TenantAdmin
 
 
@@ -42,3 +50,16 @@ class ClientTagAdmin(TenantAdmin):
 class ClientMergeAdmin(TenantAdmin):
     list_display = ["kept", "merged", "business", "created_at", "undone_at"]
     raw_id_fields = ["kept", "merged", "merged_by", "undone_by"]
+
+
+@admin.register(ClientNote)
+class ClientNoteAdmin(TenantAdmin):
+    list_display = ["client", "business", "kind", "is_pinned", "created_at"]
+    raw_id_fields = ["client", "created_by", "updated_by"]
+
+
+@admin.register(ClientDocument)
+class ClientDocumentAdmin(TenantAdmin):
+    list_display = ["__str__", "business", "client", "kind", "content_type", "size", "created_at"]
+    raw_id_fields = ["client", "uploaded_by"]
+    exclude = ["file"]  # downloads go through the app's checked view

@@ -282,3 +282,86 @@ class ClientMerge(TenantModel):
 
     class Meta:
         ordering = ["-created_at"]
+
+
+class NoteKind(models.TextChoices):
+    PREFERENCE = "preference", "Preference"
+    ALLERGY = "allergy", "Allergy"
+    INTERNAL = "internal", "Internal team note"
+
+
+class ClientNote(TenantModel):
+    business = models.ForeignKey(
+        Business, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="notes")
+    kind = models.CharField(max_length=12, choices=NoteKind.choices, default=NoteKind.PREFERENCE)
+    text = models.TextField(max_length=5000)
+    is_pinned = models.BooleanField(default=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = tenant_manager()
+
+    class Meta:
+        ordering = ["-is_pinned", "-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["business", "client", "created_at"], name="clientnote_client_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.text[:40]}"
+
+
+class DocumentKind(models.TextChoices):
+    CONSENT = "consent", "Consent form"
+    WAIVER = "waiver", "Medical waiver"
+    PHOTO = "photo", "Photo"
+    OTHER = "other", "Other"
+
+
+def client_document_path(instance: ClientDocument, filename: str) -> str:
+    # Never the uploaded name: a server-generated one (the extension comes from the content).
+    return f"clients/{instance.business_id}/documents/{uuid.uuid4().hex}{instance.extension}"
+
+
+class ClientDocument(TenantModel):
+    business = models.ForeignKey(
+        Business, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="documents")
+    kind = models.CharField(max_length=10, choices=DocumentKind.choices, default=DocumentKind.OTHER)
+    title = models.CharField(max_length=120, blank=True)
+    file = models.FileField(upload_to=client_document_path, max_length=255)
+    original_name = models.CharField(
+        max_length=255, help_text="As uploaded; shown, never used as a path."
+    )
+    content_type = models.CharField(max_length=60)
+    size = models.PositiveIntegerField()
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = tenant_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["business", "client", "created_at"], name="clientdoc_client_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title or self.original_name
+
+    @property
+    def extension(self) -> str:
+        return {"application/pdf": ".pdf", "image/jpeg": ".jpg", "image/png": ".png"}.get(
+            self.content_type, ""
+        )
