@@ -146,6 +146,16 @@ class VoucherLedgerEntry(TenantModel):
     )
     balance_after = models.DecimalField(max_digits=12, decimal_places=2)
     note = models.CharField(max_length=200, blank=True)
+    # A refund points at the redemption it gives back; one-to-one, so the database itself
+    # refuses to refund the same redemption twice.
+    reverses = models.OneToOneField(
+        "self",
+        null=True,
+        blank=True,
+        editable=False,
+        on_delete=models.PROTECT,
+        related_name="reversal",
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
