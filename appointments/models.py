@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.urls import reverse
 from django.utils import timezone
 
 from glamiti.models import Business, TeamMember, TenantModel, tenant_manager
@@ -52,6 +53,10 @@ class AppointmentQuerySet(models.QuerySet):
 
     def on_day(self, start, end) -> AppointmentQuerySet:
         return self.filter(start_at__lt=end, end_at__gt=start)
+
+    def occupying(self) -> AppointmentQuerySet:
+        """Appointments that hold their team member's time (the no-double-booking rule)."""
+        return self.filter(status__in=OCCUPYING_STATUSES)
 
 
 class Appointment(TenantModel):
@@ -105,6 +110,11 @@ class Appointment(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.client} with {self.team_member} at {self.start_at:%Y-%m-%d %H:%M}"
+
+    def get_absolute_url(self) -> str:
+        return reverse(
+            "appointments:detail", kwargs={"business": self.business.slug, "pk": self.pk}
+        )
 
     @property
     def duration_minutes(self) -> int:
