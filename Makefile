@@ -21,6 +21,7 @@ install: $(INSTALLED)
 run: export DEBUG := 1
 run: $(INSTALLED)
 	$(PY) manage.py migrate --noinput
+	@echo "Loading the demo salons (the first run builds a year of history: about a minute)..."
 	$(PY) manage.py seed_demo
 	@echo ""
 	@echo "  Glamiti is running at http://$(HOST):$(PORT)/"

@@ -49,9 +49,12 @@ BARBER_SERVICES = [
 CANCEL_REASONS = ["Client canceled", "Client is unwell", "Rebooked for another day"]
 
 
-def seed_appointments(business: Business, *, days_before: int = 14, days_after: int = 14) -> int:
+def seed_appointments(
+    business: Business, *, days_before: int = 14, days_after: int = 14, busy: float = 1.0
+) -> int:
     """Add services and appointments to `business` (inside its tenant context); returns how
-    many appointments were booked, 0 if the business already had services."""
+    many appointments were booked, 0 if the business already had services. `busy` is the
+    chance that a free hour gets an appointment."""
     if business.services.exists():
         return 0
     rng = random.Random(f"appointments-{business.slug}")  # noqa: S311 - demo data
@@ -81,6 +84,9 @@ def seed_appointments(business: Business, *, days_before: int = 14, days_after: 
         for member in members:
             minute = 9 * 60 + rng.choice([0, 0, 15, 30, 60])
             while minute < 17 * 60 + 30:
+                if rng.random() > busy:
+                    minute += 60  # a free hour
+                    continue
                 chosen = rng.sample(services, rng.choice([1, 1, 1, 2]))
                 start = datetime.datetime.combine(
                     day, datetime.time(minute // 60, minute % 60), tzinfo=zone

@@ -4,25 +4,6 @@
   if (window.glamitiAppointments) return; // linked from several templates; bind once
   window.glamitiAppointments = true;
 
-  // A dialog opened from inside an open dialog (e.g. "Add a new client" in the booking
-  // dialog) stacks on top instead of replacing it, so nothing typed in the first is lost.
-  // The stack sits before #dialog-slot: when a client is saved, glamiti.js closes the first
-  // open dialog in the page, which must be the one on top.
-  document.addEventListener("htmx:beforeSwap", function (event) {
-    var slot = document.getElementById("dialog-slot");
-    if (!slot || event.detail.target !== slot) return;
-    var config = event.detail.requestConfig || {};
-    var source = config.elt || event.detail.elt;
-    if (!source || !source.closest || !source.closest("#dialog-slot dialog[open]")) return;
-    var stack = document.getElementById("dialog-stack");
-    if (!stack) {
-      stack = document.createElement("div");
-      stack.id = "dialog-stack";
-      slot.parentNode.insertBefore(stack, slot);
-    }
-    event.detail.target = stack;
-  });
-
   // A form re-rendered with errors shows its first problem, even when it was submitted from
   // the bottom of a long dialog.
   document.addEventListener("htmx:afterSwap", function (event) {

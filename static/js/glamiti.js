@@ -3,15 +3,33 @@
   "use strict";
 
   // A <dialog data-autoshow> that htmx swaps in opens as a modal; closing removes it.
+  var openDialogs = []; // in the order they opened: the last one is on top
   function showDialogs(root) {
     root.querySelectorAll("dialog[data-autoshow]:not([open])").forEach(function (dialog) {
-      dialog.addEventListener("close", function () { dialog.remove(); });
+      dialog.addEventListener("close", function () {
+        openDialogs = openDialogs.filter(function (d) { return d !== dialog; });
+        dialog.remove();
+      });
+      openDialogs.push(dialog);
       dialog.showModal();
       var first = dialog.querySelector("input:not([type=hidden]), select, textarea");
       if (first) first.focus();
     });
   }
   document.addEventListener("htmx:afterSwap", function (event) { showDialogs(document); });
+
+  // A dialog opened from inside an open dialog (e.g. "Add a new client" while booking) stacks
+  // on top instead of replacing it, so nothing typed in the first one is lost.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var slot = document.getElementById("dialog-slot");
+    if (!slot || event.detail.target !== slot) return;
+    var source = (event.detail.requestConfig || {}).elt || event.detail.elt;
+    if (!source || !source.closest || !source.closest("dialog[open]")) return;
+    var layer = document.createElement("div");
+    layer.className = "dialog-layer";
+    slot.parentNode.appendChild(layer);
+    event.detail.target = layer;
+  });
   document.addEventListener("DOMContentLoaded", function () { showDialogs(document); });
 
   document.addEventListener("click", function (event) {
@@ -49,9 +67,9 @@
   // The client dialog saved a client: the form that opened it gets the client, else go to it.
   document.addEventListener("clientSaved", function (event) {
     var detail = event.detail || {};
-    var openDialog = document.querySelector("dialog[open]");
+    var top = openDialogs[openDialogs.length - 1];
     var opener = document.querySelector("[data-client-picker][data-awaiting-client]");
-    if (openDialog) openDialog.close();
+    if (top) top.close();
     if (opener) {
       opener.removeAttribute("data-awaiting-client");
       pickClient(opener, String(detail.id), detail.name);

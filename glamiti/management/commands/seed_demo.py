@@ -12,6 +12,7 @@ from django.utils import timezone
 from clients.models import Client, ClientTag
 from glamiti.models import Business, Membership, Role, TeamMember
 from glamiti.tenancy import tenant_context
+from sales.demo import seed_history
 
 DEMO_PASSWORD = "glamiti-demo"  # noqa: S105 - printed for the demo on purpose
 
@@ -122,6 +123,19 @@ def ascii_handle(text: str) -> str:
 class Command(BaseCommand):
     help = "Create two demo businesses with logins, team members and clients (idempotent)."
 
+    def add_arguments(self, parser) -> None:
+        parser.add_argument(
+            "--no-history",
+            action="store_true",
+            help="Only businesses, logins, team and clients: no year of appointments and sales.",
+        )
+        parser.add_argument(
+            "--history-days",
+            type=int,
+            default=365,
+            help="How many days of past appointments and sales to create (default 365).",
+        )
+
     @transaction.atomic
     def handle(self, *args, **options) -> None:
         businesses = {spec.slug: self._business(spec) for spec in DEMO_BUSINESSES}
@@ -131,7 +145,14 @@ class Command(BaseCommand):
             with tenant_context(business):
                 self._team(business, spec, users)
                 created = self._clients(business, spec)
-            self.stdout.write(f"{business.name}: /{business.slug}/ ({created} clients added)")
+                sales = (
+                    0
+                    if options["no_history"]
+                    else seed_history(business, days_before=options["history_days"])
+                )
+            self.stdout.write(
+                f"{business.name}: /{business.slug}/ ({created} clients, {sales} sales added)"
+            )
         self.stdout.write(self.style.SUCCESS(f"Demo logins (password: {DEMO_PASSWORD}):"))
         for spec in DEMO_USERS:
             roles = ", ".join(f"{role} of {slug}" for slug, role in spec.roles.items())
