@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
-from django.db.models import F, QuerySet
+from django.db.models import F, QuerySet, prefetch_related_objects
 from django.http import QueryDict
 from django.utils import timezone
 
 from clients.models import Client
-from clients.search import COUNT_CAP, capped_count
+from clients.search import COUNT_CAP, capped_count, search_page
 from glamiti.models import Business
 
 PER_PAGE = 50
@@ -90,9 +90,9 @@ class ClientFilters:
         } | overrides
         return urlencode({k: v for k, v in values.items() if v not in ("", None)})
 
-    def apply(self, clients: QuerySet[Client]) -> QuerySet[Client]:
+    def apply(self, clients: QuerySet[Client], *, search: bool = True) -> QuerySet[Client]:
         clients = clients.archived() if self.archived else clients.active()
-        if self.q:
+        if self.q and search:
             clients = clients.search(self.q, self.country)
         if self.tag:
             clients = clients.with_tag(self.tag)
@@ -147,7 +147,18 @@ class ClientPage:
 
 
 def client_page(business: Business, filters: ClientFilters) -> ClientPage:
-    """One page of the filtered list: two queries (rows with their tags, and the count)."""
+    """One page of the filtered list, with its tags and its (capped) count."""
+    if filters.q and filters.sort == "name" and filters.page == 1:
+        # The page staff see while typing: the fast path built for a million clients.
+        found = search_page(
+            filters.apply(business.clients.all(), search=False),
+            filters.q,
+            filters.country,
+            size=PER_PAGE,
+            cap=COUNT_CAP,
+        )
+        prefetch_related_objects(found.rows, "tags")
+        return ClientPage(found.rows, 1, found.count, found.more)
     clients = filters.apply(business.clients.all())
     start = (filters.page - 1) * PER_PAGE
     rows = list(clients.prefetch_related("tags")[start : start + PER_PAGE])

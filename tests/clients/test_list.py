@@ -178,7 +178,9 @@ def test_list_page_has_a_fixed_number_of_queries(
     as_staff.get(list_url(world))  # the first visit remembers the business in the session
     with django_assert_max_num_queries(9):
         first = as_staff.get(list_url(world))
-    with django_assert_max_num_queries(9):
+    # Searching takes a few more statements on PostgreSQL (planner settings, a sample, the
+    # page), but a bounded number whatever the size of the business.
+    with django_assert_max_num_queries(16):
         as_staff.get(list_url(world, f"?q=a&tag={tag.pk}"))
     assert f"{size} clients".encode() in first.content
 
