@@ -20,6 +20,8 @@ on_postgresql = pytest.mark.skipif(
 
 
 def add(business, first_name, last_name="", **fields) -> Client:
+    # No factory e-mail: its sequence number would match digit searches by accident.
+    fields.setdefault("email", "")
     with scopes_disabled():
         return ClientFactory(
             business=business, first_name=first_name, last_name=last_name, **fields
