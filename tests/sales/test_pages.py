@@ -98,14 +98,14 @@ def test_list_shows_sales_with_client_or_walk_in_and_methods(as_staff, world, a_
 def test_list_filters_by_period(as_staff, world, a_sale):
     with tenant_context(world.business):
         old = make_sale(world.business)
-        Sale.objects.filter(pk=old.pk).update(
-            created_at=timezone.now() - datetime.timedelta(days=90)
-        )
+        when = timezone.now() - datetime.timedelta(days=90)
+        Sale.objects.filter(pk=old.pk).update(created_at=when)
+        # The day as the business sees it (around midnight UTC it may differ, e.g. in BST).
+        day = timezone.localtime(when).date().isoformat()
     this_month = as_staff.get(url(world, "list"), {"period": "this_month"}).content.decode()
     assert f">#{a_sale.pk}<" in this_month and f">#{old.pk}<" not in this_month
     every = as_staff.get(url(world, "list")).content.decode()
     assert f">#{old.pk}<" in every
-    day = (timezone.localdate() - datetime.timedelta(days=90)).isoformat()
     custom = as_staff.get(url(world, "list"), {"period": "custom", "from": day, "to": day})
     assert f">#{old.pk}<" in custom.content.decode()
     bad = as_staff.get(url(world, "list"), {"period": "custom", "from": "yesterday"})
