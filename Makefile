@@ -27,7 +27,10 @@ run: $(INSTALLED)
 	@echo "  Glamiti is running at http://$(HOST):$(PORT)/"
 	@echo "  Log in as olivia / glamiti-demo (owner of Bella Hair & Beauty, manager of Northside Barbers)"
 	@echo "  Other demo logins: marco, sam (Bella) · noah, aoife (Northside), same password."
+	@echo "  A background worker runs imports next to the web server (stopped with it)."
 	@echo ""
+	@$(PY) manage.py db_worker --no-reload & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
 test: export SECRET_KEY ?= test-only-not-a-secret

@@ -1,15 +1,23 @@
+from django import forms
 from django.contrib import admin
+from import_export.admin import ImportExportMixin
+from import_export.forms import ConfirmImportForm, ImportForm
 
 from clients.models import (
     Client,
     ClientDocument,
+    ClientImport,
+    ClientImportChange,
+    ClientImportProblem,
     ClientMerge,
     ClientNote,
     ClientTag,
     ReferralSource,
     Tag,
 )
+from clients.resources import ClientResource
 from glamiti.admin import TenantAdmin
+from glamiti.models import Business
 
 
 class ClientTagInline(admin.TabularInline):
@@ -19,13 +27,48 @@ class ClientTagInline(admin.TabularInline):
     exclude = ["business"]
 
 
+class BusinessImportForm(ImportForm):
+    business = forms.ModelChoiceField(
+        queryset=Business.objects.order_by("name"),
+        help_text="Every row is imported into this business; a business column in the file "
+        "is ignored.",
+    )
+
+
+class BusinessConfirmImportForm(ConfirmImportForm):
+    business = forms.ModelChoiceField(queryset=Business.objects.all(), widget=forms.HiddenInput)
+
+
 @admin.register(Client)
-class ClientAdmin(TenantAdmin):
+class ClientAdmin(ImportExportMixin, TenantAdmin):
     list_display = ["__str__", "business", "email", "mobile_phone", "created_at", "archived_at"]
     search_fields = ["first_name", "last_name", "email", "mobile_phone", "external_id"]
     raw_id_fields = ["referred_by", "referral_source", "merged_into", "created_by"]
     readonly_fields = ["search_text", "phone_digits", "last_visit_at", "total_spend"]
     show_full_result_count = False  # counting a million rows on every page is not worth it
+    # Import and export for platform admins, through the same fields as the app's import.
+    resource_classes = [ClientResource]
+    import_form_class = BusinessImportForm
+    confirm_form_class = BusinessConfirmImportForm
+
+    def get_confirm_form_initial(self, request, import_form):  # noqa: ANN001, ANN201
+        initial = super().get_confirm_form_initial(request, import_form)
+        if import_form is not None:
+            initial["business"] = import_form.cleaned_data["business"].pk
+        return initial
+
+    def get_import_resource_kwargs(self, request, **kwargs):  # noqa: ANN001, ANN003, ANN201
+        kwargs = super().get_import_resource_kwargs(request, **kwargs)
+        form = kwargs.pop("form", None)
+        cleaned = getattr(form, "cleaned_data", None) or {}
+        if cleaned.get("business"):
+            kwargs["business"] = cleaned["business"]
+        return kwargs
+
+    def get_export_resource_kwargs(self, request, **kwargs):  # noqa: ANN001, ANN003, ANN201
+        kwargs = super().get_export_resource_kwargs(request, **kwargs)
+        kwargs.pop("form", None)
+        return kwargs
 
 
 @admin.register(Tag)
@@ -63,3 +106,23 @@ class ClientDocumentAdmin(TenantAdmin):
     list_display = ["__str__", "business", "client", "kind", "content_type", "size", "created_at"]
     raw_id_fields = ["client", "uploaded_by"]
     exclude = ["file"]  # downloads go through the app's checked view
+
+
+@admin.register(ClientImport)
+class ClientImportAdmin(TenantAdmin):
+    list_display = ["file_name", "business", "status", "rows_total", "created_by", "created_at"]
+    list_filter = ["status", "business"]
+    raw_id_fields = ["created_by", "undone_by", "tag"]
+    exclude = ["file", "rejected_file"]  # downloads go through the app's checked views
+
+
+@admin.register(ClientImportProblem)
+class ClientImportProblemAdmin(TenantAdmin):
+    list_display = ["client_import", "row", "level", "column", "message"]
+    raw_id_fields = ["client_import"]
+
+
+@admin.register(ClientImportChange)
+class ClientImportChangeAdmin(TenantAdmin):
+    list_display = ["client_import", "kind", "business"]
+    raw_id_fields = ["client_import"]

@@ -365,3 +365,173 @@ class ClientDocument(TenantModel):
         return {"application/pdf": ".pdf", "image/jpeg": ".jpg", "image/png": ".png"}.get(
             self.content_type, ""
         )
+
+
+# --- Client imports (clients/imports.py) ------------------------------------------------------
+
+
+class ImportStatus(models.TextChoices):
+    UPLOADED = "uploaded", "Uploaded"
+    MAPPED = "mapped", "Checking the file"
+    PREVIEWED = "previewed", "Ready to import"
+    QUEUED = "queued", "Waiting to start"
+    RUNNING = "running", "Importing"
+    DONE = "done", "Imported"
+    FAILED = "failed", "Failed"
+    UNDOING = "undoing", "Undoing"
+    UNDONE = "undone", "Undone"
+
+
+class DuplicateMode(models.TextChoices):
+    SKIP = "skip", "Skip them"
+    UPDATE = "update", "Update the existing client with the file's values"
+    CREATE = "create", "Create them anyway"
+
+
+def client_import_path(instance: ClientImport, filename: str) -> str:
+    # Never the uploaded name: a server-generated one (the extension comes from the content).
+    return f"imports/{instance.business_id}/{uuid.uuid4().hex}.{instance.file_kind or 'bin'}"
+
+
+def client_import_rejected_path(instance: ClientImport, filename: str) -> str:
+    return f"imports/{instance.business_id}/{uuid.uuid4().hex}-rejected.csv"
+
+
+class ClientImport(TenantModel):
+    """One file imported into the client list: its mapping, its progress and its outcome."""
+
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    file_name = models.CharField(max_length=255, help_text="As uploaded; shown, never a path.")
+    file = models.FileField(upload_to=client_import_path, max_length=255)
+    file_kind = models.CharField(max_length=4)  # "csv" or "xlsx", from the content
+    file_size = models.PositiveIntegerField(default=0)
+    encoding = models.CharField(max_length=20, blank=True)
+    delimiter = models.CharField(max_length=1, blank=True)
+    sheet_name = models.CharField(max_length=100, blank=True)
+    header_row = models.PositiveIntegerField(default=0, help_text="0-based index of the header.")
+    headers = models.JSONField(default=list)
+    vendor = models.CharField(max_length=30, blank=True)
+    mapping = models.JSONField(default=list, help_text="Field key per column ('' = ignored).")
+    options = models.JSONField(default=dict)
+    duplicate_mode = models.CharField(
+        max_length=10, choices=DuplicateMode.choices, default=DuplicateMode.SKIP
+    )
+    status = models.CharField(
+        max_length=10, choices=ImportStatus.choices, default=ImportStatus.UPLOADED
+    )
+    failed_step = models.CharField(max_length=10, blank=True)
+    error = models.TextField(blank=True)
+    rows_total = models.PositiveIntegerField(default=0)
+    rows_done = models.PositiveIntegerField(default=0)
+    counts = models.JSONField(default=dict)
+    preview_rows = models.JSONField(default=list)
+    rejected_file = models.FileField(
+        upload_to=client_import_rejected_path, max_length=255, blank=True
+    )
+    tag = models.ForeignKey(Tag, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    undo_summary = models.JSONField(default=dict)
+    undone_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    analysed_at = models.DateTimeField(null=True, blank=True)
+    queued_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    progress_at = models.DateTimeField(null=True, blank=True)
+    job_started_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the job now running began (empty while queued)."
+    )
+    undone_at = models.DateTimeField(null=True, blank=True)
+
+    objects = tenant_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["business", "created_at"], name="clientimport_created_idx")]
+
+    def __str__(self) -> str:
+        return self.file_name
+
+    @property
+    def percent(self) -> int:
+        if self.status in (ImportStatus.DONE, ImportStatus.UNDONE):
+            return 100
+        if not self.rows_total:
+            return 0
+        return min(100, self.rows_done * 100 // self.rows_total)
+
+    @property
+    def is_working(self) -> bool:
+        """A job is queued or running for this import (the pages poll)."""
+        working = (ImportStatus.MAPPED, ImportStatus.QUEUED, ImportStatus.RUNNING)
+        return self.status in (*working, ImportStatus.UNDOING)
+
+
+class ImportProblemLevel(models.TextChoices):
+    ERROR = "error", "Rejected"
+    WARNING = "warning", "Value dropped"
+    DUPLICATE = "duplicate", "Duplicate"
+
+
+class ClientImportProblem(TenantModel):
+    """A problem found in one cell or row of an import, for the preview."""
+
+    business = models.ForeignKey(
+        Business, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    client_import = models.ForeignKey(
+        ClientImport, on_delete=models.CASCADE, related_name="problems"
+    )
+    row = models.PositiveIntegerField()
+    column = models.CharField(max_length=100, blank=True)
+    value = models.CharField(max_length=200, blank=True)
+    message = models.CharField(max_length=300)
+    level = models.CharField(max_length=10, choices=ImportProblemLevel.choices)
+
+    objects = tenant_manager()
+
+    class Meta:
+        ordering = ["row", "id"]
+        indexes = [
+            models.Index(fields=["business", "client_import", "row"], name="importproblem_row_idx")
+        ]
+
+    def __str__(self) -> str:
+        return f"Row {self.row}: {self.message}"
+
+
+class ClientImportChange(TenantModel):
+    """What one batch of an import wrote, so that the import can be undone."""
+
+    class Kind(models.TextChoices):
+        CREATED = "created", "Clients created"
+        UPDATED = "updated", "Clients updated"
+        NOTES = "notes", "Notes added"
+        CLIENT_TAGS = "clienttags", "Tags put on updated clients"
+        TAGS = "tags", "Tags created"
+        SOURCES = "sources", "Referral sources created"
+
+    business = models.ForeignKey(
+        Business, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    client_import = models.ForeignKey(
+        ClientImport, on_delete=models.CASCADE, related_name="changes"
+    )
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    ids = models.JSONField(default=list, help_text="Ids of the rows created.")
+    previous = models.JSONField(
+        default=dict, help_text="Updated clients: {client id: {field: [before, after]}}."
+    )
+
+    objects = tenant_manager()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["business", "client_import", "kind"], name="importchange_idx")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} ({len(self.ids) or len(self.previous)})"

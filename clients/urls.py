@@ -8,8 +8,6 @@ urlpatterns = [
     path("", views.client_list, name="list"),
     path("new/", views.client_create, name="create"),
     path("picker/", views.client_picker, name="picker"),
-    path("export/", views.client_export, name="export"),
-    path("import/", views.client_import, name="import"),
     path("lists/", views.client_lists, name="lists"),
     path(
         "lists/<str:kind>/<int:pk>/delete/", views.client_list_item_delete, name="list-item-delete"
@@ -21,4 +19,5 @@ urlpatterns = [
     path("<int:pk>/delete/", views.client_delete, name="delete"),
     path("<int:pk>/photo/", views.client_photo, name="photo"),
     path("", include("clients.merge_urls")),
+    path("", include("clients.import_urls")),
 ]

@@ -3,18 +3,18 @@ from __future__ import annotations
 import json
 
 from django.contrib import messages
-from django.http import FileResponse, Http404, HttpResponse, StreamingHttpResponse
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 
-from clients import export, services
+from clients import services
 from clients.forms import ClientForm, ReferralSourceForm, TagForm
 from clients.listing import CONSENT_CHOICES, LAPSED_CHOICES, SORTS, ClientFilters, client_page
-from clients.merge import merges_for_client
 from clients.models import Client
+from clients.profile import profile_client
+from clients.profile_tabs import history_response
 from clients.selectors import matching_clients, related_record_counts
 from glamiti.models import Role
 from glamiti.tenancy import BusinessRequest, role_required
@@ -97,19 +97,10 @@ def client_edit(request: BusinessRequest, pk: int) -> HttpResponse:
 
 
 @role_required(Role.STAFF)
+@vary_on_headers("HX-Request")
 def client_detail(request: BusinessRequest, pk: int) -> HttpResponse:
-    client = get_object_or_404(
-        request.business.clients.select_related("referral_source", "referred_by", "merged_into"),
-        pk=pk,
-    )
-    context = {
-        "client": client,
-        "tags": list(client.tags.all()),
-        "merges": merges_for_client(client),
-        "can_merge": request.membership.has_role(Role.MANAGER),
-        "can_delete": request.membership.has_role(Role.OWNER),
-    }
-    return render(request, "clients/detail.html", context)
+    """The profile: the overview with the History tab (each tab also has its own URL)."""
+    return history_response(request, profile_client(request, pk))
 
 
 @require_POST
@@ -165,24 +156,6 @@ def client_picker(request: BusinessRequest) -> HttpResponse:
     return render(
         request, "clients/_picker_results.html", {"clients": clients, "term": term, "field": field}
     )
-
-
-@role_required(Role.MANAGER)
-def client_export(request: BusinessRequest) -> StreamingHttpResponse:
-    filters = ClientFilters.from_query(request.GET, business=request.business)
-    stamp = timezone.localdate().isoformat()
-    response = StreamingHttpResponse(
-        export.stream_csv(request.business, filters), content_type="text/csv; charset=utf-8"
-    )
-    response["Content-Disposition"] = (
-        f'attachment; filename="{request.business.slug}-clients-{stamp}.csv"'
-    )
-    return response
-
-
-@role_required(Role.MANAGER)
-def client_import(request: BusinessRequest) -> HttpResponse:
-    return render(request, "clients/import.html")
 
 
 @role_required(Role.MANAGER)

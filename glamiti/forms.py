@@ -1,3 +1,5 @@
+from decimal import Decimal
+
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 from django.forms.renderers import TemplatesSetting
@@ -28,14 +30,28 @@ class LoginForm(AuthenticationForm):
 
 class BusinessForm(forms.ModelForm):
     time_zone = forms.ChoiceField(choices=time_zone_choices)
+    # Optional in the form (empty means no fee), so older forms and API posts still save.
+    no_show_fee = forms.DecimalField(
+        label="No-show fee",
+        required=False,
+        min_value=0,
+        max_digits=12,
+        decimal_places=2,
+        widget=forms.NumberInput(attrs={"step": "0.01", "min": "0", "inputmode": "decimal"}),
+        help_text="Charged to the client's default saved card when staff ask for it, on an "
+        "appointment marked as a no-show. Leave at 0 for no fee.",
+    )
 
     class Meta:
         model = Business
-        fields = ["name", "time_zone", "currency", "country", "locale"]
+        fields = ["name", "time_zone", "currency", "country", "locale", "no_show_fee"]
         help_texts = {"country": "Two-letter code such as GB, IE, US or FR."}
 
     def clean_country(self) -> str:
         return self.cleaned_data["country"].strip().upper()
+
+    def clean_no_show_fee(self) -> Decimal:
+        return self.cleaned_data.get("no_show_fee") or Decimal("0")
 
 
 class TeamMemberForm(forms.ModelForm):

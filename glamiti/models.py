@@ -106,6 +106,13 @@ class Business(models.Model):
         help_text="Two-letter country code; phone numbers without a +prefix are read as local.",
     )
     locale = models.CharField(max_length=10, choices=LOCALES, default="en-GB")
+    no_show_fee = models.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        default=0,
+        help_text="Charged to the client's default saved card when you ask, after a no-show. "
+        "0 for no fee.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -210,5 +210,16 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }
 
+# Background jobs (client imports): django-tasks with its database backend. A separate
+# process runs them: `manage.py db_worker` (`make run` starts one). Tests may set
+# TASKS_BACKEND=django_tasks.backends.immediate.ImmediateBackend to run them inline.
+INSTALLED_APPS += ["django_tasks", "django_tasks_db"]
+TASKS = {
+    "default": {
+        "BACKEND": env_str("TASKS_BACKEND", "django_tasks_db.DatabaseBackend"),
+        "QUEUES": ["default"],
+    }
+}
+
 FORM_RENDERER = "glamiti.forms.GlamitiFormRenderer"
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"

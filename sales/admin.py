@@ -2,6 +2,8 @@ from django.contrib import admin
 
 from glamiti.admin import TenantAdmin
 from sales.models import (
+    CardCharge,
+    CardSetup,
     Feedback,
     FeedbackLink,
     Payment,
@@ -9,6 +11,8 @@ from sales.models import (
     Sale,
     SaleItem,
     SavedCard,
+    StripeCustomer,
+    StripeEvent,
     TipAllocation,
 )
 
@@ -84,3 +88,32 @@ class FeedbackLinkAdmin(TenantAdmin):
 class SavedCardAdmin(TenantAdmin):
     list_display = ["__str__", "business", "client", "exp_month", "exp_year", "is_default"]
     raw_id_fields = ["client"]
+
+
+@admin.register(StripeCustomer)
+class StripeCustomerAdmin(TenantAdmin):
+    list_display = ["stripe_customer_id", "business", "client", "created_at"]
+    raw_id_fields = ["client"]
+    search_fields = ["stripe_customer_id"]
+
+
+@admin.register(CardSetup)
+class CardSetupAdmin(TenantAdmin):
+    list_display = ["__str__", "business", "client", "status", "created_at"]
+    list_filter = ["business", "status"]
+    raw_id_fields = ["client", "card", "created_by"]
+
+
+@admin.register(CardCharge)
+class CardChargeAdmin(TenantAdmin):
+    list_display = ["__str__", "business", "client", "purpose", "amount", "status", "created_at"]
+    list_filter = ["business", "purpose", "status"]
+    raw_id_fields = ["client", "card", "sale", "appointment", "payment", "created_by"]
+    search_fields = ["stripe_payment_intent_id", "idempotency_key"]
+
+
+@admin.register(StripeEvent)
+class StripeEventAdmin(admin.ModelAdmin):
+    list_display = ["event_id", "type", "business", "outcome", "received_at"]
+    list_filter = ["type"]
+    search_fields = ["event_id"]

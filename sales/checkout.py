@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from appointments.models import Service
     from clients.models import Client
     from glamiti.models import TeamMember
-    from sales.models import Product
+    from sales.models import Product, SavedCard
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
@@ -96,6 +96,7 @@ class PaymentLine:
     method: str  # PaymentMethod
     amount: Decimal
     voucher_code: str = ""
+    card: SavedCard | None = None  # the client's saved card to charge (method SAVED_CARD)
 
 
 @dataclass(frozen=True)
@@ -246,9 +247,9 @@ def check_payments(totals: Totals, payments: list[PaymentLine], currency: str) -
             )
         if payment.method == PaymentMethod.VOUCHER and not payment.voucher_code.strip():
             raise CheckoutError("Enter the voucher code.", section="payments", index=index)
-        if payment.method == PaymentMethod.SAVED_CARD:
+        if payment.method == PaymentMethod.SAVED_CARD and payment.card is None:
             raise CheckoutError(
-                "Saved cards can't be charged from checkout yet.", section="payments", index=index
+                "Choose which saved card to charge.", section="payments", index=index
             )
     if totals.paid == totals.due:
         return

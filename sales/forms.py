@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import uuid
 from dataclasses import dataclass
 from decimal import Decimal
@@ -9,9 +10,11 @@ from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.forms import formset_factory
+from django.utils import timezone
 
 from clients.forms import ClientPickerWidget
 from glamiti.templatetags.glamiti_tags import money
+from sales import stripe_api
 from sales.checkout import (
     ZERO,
     CheckoutError,
@@ -21,7 +24,7 @@ from sales.checkout import (
     Totals,
     checkout_totals,
 )
-from sales.models import ItemKind, PaymentMethod, Product
+from sales.models import ItemKind, PaymentMethod, Product, SavedCard
 
 if TYPE_CHECKING:
     from django.http import QueryDict
@@ -31,12 +34,49 @@ if TYPE_CHECKING:
 
 MONEY = {"max_digits": 12, "decimal_places": 2}
 MAX_ROWS = 50
-# Methods staff can choose at the desk; saved cards come with the Stripe work.
+# Methods staff can choose at the desk; "Saved card" joins them when Stripe is set up.
 DESK_METHODS = [
     (PaymentMethod.CARD_TERMINAL.value, "Card (terminal)"),
     (PaymentMethod.CASH.value, "Cash"),
     (PaymentMethod.VOUCHER.value, "Voucher"),
 ]
+SAVED_CARD_METHOD = (PaymentMethod.SAVED_CARD.value, "Saved card")
+
+
+def card_label(card: SavedCard, today: datetime.date) -> str:
+    expired = " — expired" if card.is_expired_on(today) else ""
+    default = " (default)" if card.is_default else ""
+    return (
+        f"{card.brand.title()} •••• {card.last4}, "
+        f"{card.exp_month:02d}/{card.exp_year % 100:02d}{default}{expired}"
+    )
+
+
+@dataclass
+class ClientCards:
+    """The saved cards of the client being checked out (one query), for every payment row."""
+
+    cards: dict[int, SavedCard]
+    client_chosen: bool
+
+    @classmethod
+    def load(cls, business: Business, client_id: object) -> ClientCards:
+        if not stripe_api.is_configured():
+            return cls({}, client_chosen=False)
+        try:
+            pk = int(str(client_id))
+        except ValueError:
+            return cls({}, client_chosen=False)
+        cards = SavedCard.objects.filter(business=business, client_id=pk, removed_at__isnull=True)
+        return cls({c.pk: c for c in cards.order_by("-is_default", "-id")}, client_chosen=True)
+
+    def choices(self) -> list[tuple[str, str]]:
+        if not self.client_chosen:
+            return [("", "Choose the client first")]
+        if not self.cards:
+            return [("", "No saved cards for this client")]
+        today = timezone.localdate()
+        return [(str(pk), card_label(card, today)) for pk, card in self.cards.items()]
 
 
 def money_input(placeholder: str = "0.00") -> forms.NumberInput:
@@ -214,22 +254,51 @@ class PaymentForm(forms.Form):
             attrs={"autocomplete": "off", "spellcheck": "false", "placeholder": "XXXX-XXXX-XXXX"}
         ),
     )
+    card = forms.ChoiceField(label="Card", required=False)
 
-    def __init__(self, *args: Any, catalog: Catalog | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        catalog: Catalog | None = None,
+        cards: ClientCards | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.fields["amount"].widget = money_input()
+        self.cards = cards or ClientCards({}, client_chosen=False)
+        if stripe_api.is_configured():
+            self.fields["method"].choices = [*DESK_METHODS, SAVED_CARD_METHOD]
+        self.fields["card"].choices = self.cards.choices()
+        self.fields["card"].widget.attrs["data-card-options"] = ""
 
     def clean(self) -> dict:
         data = super().clean()
-        if data.get("method") == PaymentMethod.VOUCHER and not data.get("voucher_code"):
+        method = data.get("method")
+        if method == PaymentMethod.VOUCHER and not data.get("voucher_code"):
             self.add_error("voucher_code", "Enter the code printed on the voucher.")
+        if method == PaymentMethod.SAVED_CARD:
+            value = data.get("card") or ""
+            if not value.isdigit() or int(value) not in self.cards.cards:
+                message = (
+                    "Choose one of the client's saved cards."
+                    if self.cards.cards
+                    else "This client has no saved card; add one from their Cards tab, or "
+                    "choose another way to pay."
+                    if self.cards.client_chosen
+                    else "Choose the client whose saved card you are charging."
+                )
+                self.add_error("card", message)
         return data
 
     @property
     def line(self) -> PaymentLine:
         data = self.cleaned_data
-        code = data.get("voucher_code", "") if data["method"] == PaymentMethod.VOUCHER else ""
-        return PaymentLine(method=data["method"], amount=data["amount"], voucher_code=code)
+        method = data["method"]
+        code = data.get("voucher_code", "") if method == PaymentMethod.VOUCHER else ""
+        card = None
+        if method == PaymentMethod.SAVED_CARD and (data.get("card") or "").isdigit():
+            card = self.cards.cards.get(int(data["card"]))
+        return PaymentLine(method=method, amount=data["amount"], voucher_code=code, card=card)
 
 
 class TipForm(forms.Form):
@@ -335,14 +404,23 @@ class CheckoutForms:
         business: Business,
         catalog: Catalog,
         appointment: Appointment | None = None,
+        client_id: str | None = None,
     ) -> None:
         self.business = business
         self.appointment = appointment
         initial, items, tips = self._initial(appointment)
+        # "Check out" from a client's profile: that client, if they are one of ours.
+        from_profile = appointment is None and client_id and client_id.isdigit()
+        if from_profile and business.clients.active().filter(pk=int(client_id)).exists():
+            initial["client"] = int(client_id)
         kwargs = {"form_kwargs": {"catalog": catalog}}
         self.form = CheckoutForm(data, business=business, initial=initial)
         self.items = ItemFormSet(data, prefix="items", initial=items, **kwargs)
-        self.payments = PaymentFormSet(data, prefix="payments", **kwargs)
+        client_id = data.get("client") if data is not None else initial.get("client")
+        self.cards = ClientCards.load(business, client_id)
+        self.payments = PaymentFormSet(
+            data, prefix="payments", form_kwargs={"catalog": catalog, "cards": self.cards}
+        )
         self.tips = TipFormSet(data, prefix="tips", initial=tips, **kwargs)
         # Rows pre-filled from an appointment need no empty row after them ("Add" adds one).
         for formset, rows in [(self.items, items), (self.tips, tips)]:
@@ -415,9 +493,12 @@ class CheckoutForms:
             rows = formset.used_forms()
             if error.index is not None and error.index < len(rows):
                 row = rows[error.index]
-                field = "voucher_code" if error.section == "payments" else None
-                if field and row.cleaned_data.get("method") != PaymentMethod.VOUCHER:
-                    field = None
+                field = None
+                if error.section == "payments":
+                    field = {
+                        PaymentMethod.VOUCHER: "voucher_code",
+                        PaymentMethod.SAVED_CARD: "card",
+                    }.get(row.cleaned_data.get("method"))
                 row.add_error(field, message)
             else:
                 self.section_errors[error.section].append(message)

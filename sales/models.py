@@ -361,3 +361,168 @@ class SavedCard(TenantModel):
 
     def is_expired_on(self, today) -> bool:
         return (self.exp_year, self.exp_month) < (today.year, today.month)
+
+
+# --- Stripe: customers, card setups, charges, webhook events --------------------------------
+
+
+class StripeCustomer(TenantModel):
+    """The Stripe Customer that holds a client's cards, created the first time one is saved."""
+
+    business = models.ForeignKey(
+        Business, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    client = models.OneToOneField(
+        "clients.Client", on_delete=models.CASCADE, related_name="stripe_customer"
+    )
+    stripe_customer_id = models.CharField(max_length=255, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = tenant_manager()
+
+    class Meta:
+        indexes = [models.Index(fields=["business", "client"], name="stripecustomer_client_idx")]
+
+    def __str__(self) -> str:
+        return self.stripe_customer_id
+
+
+class CardSetupStatus(models.TextChoices):
+    PENDING = "pending", "Waiting for the card"
+    SUCCEEDED = "succeeded", "Card saved"
+    FAILED = "failed", "Failed"
+
+
+class CardSetup(TenantModel):
+    """One "add a card" request: a Stripe SetupIntent the card field confirms in the browser.
+
+    Its id makes the SetupIntent's idempotency key, and its metadata lets the webhook find it.
+    """
+
+    business = models.ForeignKey(
+        Business, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    client = models.ForeignKey("clients.Client", on_delete=models.CASCADE, related_name="+")
+    stripe_setup_intent_id = models.CharField(max_length=255, blank=True)
+    status = models.CharField(
+        max_length=10, choices=CardSetupStatus.choices, default=CardSetupStatus.PENDING
+    )
+    card = models.ForeignKey(
+        SavedCard, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    objects = tenant_manager()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["business", "client"], name="cardsetup_client_idx"),
+            models.Index(fields=["stripe_setup_intent_id"], name="cardsetup_intent_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Card setup #{self.pk}"
+
+
+class ChargePurpose(models.TextChoices):
+    CHECKOUT = "checkout", "Checkout"
+    NO_SHOW_FEE = "no_show_fee", "No-show fee"
+
+
+class ChargeStatus(models.TextChoices):
+    PENDING = "pending", "In progress"
+    SUCCEEDED = "succeeded", "Paid"
+    FAILED = "failed", "Failed"
+    REFUNDED = "refunded", "Refunded"
+
+
+class CardCharge(TenantModel):
+    """One attempt to charge a saved card: a Stripe PaymentIntent, created off-session.
+
+    The row is written before Stripe is called, so its idempotency key (derived from the sale
+    or appointment and the attempt number) is the same if the request is retried.
+    """
+
+    business = models.ForeignKey(
+        Business, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    client = models.ForeignKey("clients.Client", on_delete=models.CASCADE, related_name="+")
+    card = models.ForeignKey(SavedCard, on_delete=models.PROTECT, related_name="charges")
+    purpose = models.CharField(max_length=12, choices=ChargePurpose.choices)
+    sale = models.ForeignKey(
+        Sale, null=True, blank=True, on_delete=models.SET_NULL, related_name="card_charges"
+    )
+    appointment = models.ForeignKey(
+        "appointments.Appointment",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    payment = models.OneToOneField(
+        Payment, null=True, blank=True, on_delete=models.SET_NULL, related_name="card_charge"
+    )
+    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    currency = models.CharField(max_length=3)
+    idempotency_key = models.CharField(max_length=120)
+    stripe_payment_intent_id = models.CharField(max_length=255, blank=True)
+    status = models.CharField(
+        max_length=10, choices=ChargeStatus.choices, default=ChargeStatus.PENDING
+    )
+    # What went wrong, written for staff (never card details).
+    failure_code = models.CharField(max_length=40, blank=True)
+    failure_message = models.CharField(max_length=300, blank=True)
+    amount_refunded = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    stripe_refund_id = models.CharField(max_length=255, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = tenant_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["business", "idempotency_key"], name="cardcharge_unique_key"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(amount__gt=0), name="cardcharge_amount_positive"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["business", "sale"], name="cardcharge_sale_idx"),
+            models.Index(fields=["business", "appointment"], name="cardcharge_appt_idx"),
+            models.Index(fields=["stripe_payment_intent_id"], name="cardcharge_intent_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_purpose_display()} {self.amount} {self.currency} ({self.status})"
+
+
+class StripeEvent(models.Model):
+    """A webhook event we have processed, so that a redelivery is not processed twice.
+
+    Platform-level, not a tenant row: the id must be checked before we know which business
+    the event is about (and for events about no client of ours there is no business at all).
+    """
+
+    event_id = models.CharField(max_length=255, unique=True)
+    type = models.CharField(max_length=100)
+    business = models.ForeignKey(
+        Business, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    outcome = models.CharField(max_length=200, blank=True)
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.event_id}"

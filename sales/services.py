@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime
 import uuid
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -20,12 +21,14 @@ from django.utils import timezone
 
 from appointments import services as appointment_services
 from appointments.models import Appointment, AppointmentStatus
+from sales import cards
 from sales.checkout import (
     ZERO,
     CheckoutError,
     ItemLine,
     PaymentLine,
     TipLine,
+    Totals,
     allocate_tip,
     check_items,
     check_payments,
@@ -33,6 +36,9 @@ from sales.checkout import (
     to_money,
 )
 from sales.models import (
+    CardCharge,
+    ChargePurpose,
+    ChargeStatus,
     Feedback,
     FeedbackLink,
     FeedbackSource,
@@ -44,11 +50,13 @@ from sales.models import (
     SaleStatus,
     TipAllocation,
 )
+from sales.stripe_api import StripeError
 from vouchers import services as voucher_services
 
 if TYPE_CHECKING:
     from clients.models import Client
     from glamiti.models import Business, TeamMember, User
+    from sales.models import SavedCard
 
 __all__ = [
     "CheckoutError",
@@ -87,11 +95,19 @@ def refresh_client_spend(client: Client) -> None:
 # --- Checkout ----------------------------------------------------------------------------
 
 
+@dataclass
+class _Plan:
+    """A checked checkout: its figures, tip shares and the saved-card line (if any)."""
+
+    totals: Totals
+    shares: list[tuple[TeamMember, Decimal]]
+    card_index: int | None
+
+
 def _existing_sale(business: Business, key: uuid.UUID) -> Sale | None:
     return Sale.objects.filter(business=business, idempotency_key=key).first()
 
 
-@transaction.atomic
 def checkout(
     *,
     business: Business,
@@ -105,17 +121,50 @@ def checkout(
     note: str = "",
     by: User | None,
 ) -> Sale:
-    """Record a paid sale in one transaction, and return it.
+    """Record a paid sale, and return it.
 
     Prices the items, checks that the tip split adds up to `tip` and that the payments cover
     the total and the tip exactly; issues the vouchers being bought, redeems the vouchers
-    paying, completes a booked `appointment`, creates the client's feedback link and updates
-    the client's total spend. Submitting the same `idempotency_key` again returns the sale
-    made the first time. Raises CheckoutError (nothing written) when any rule fails.
+    paying, charges a saved card, completes a booked `appointment`, creates the client's
+    feedback link and updates the client's total spend. Raises CheckoutError (nothing
+    written) when any rule fails.
+
+    Submitting the same `idempotency_key` again returns the sale made the first time. With a
+    saved card, the sale is first saved as awaiting payment (OPEN), then the card is charged:
+    a decline raises CheckoutError and leaves the sale OPEN and unpaid, and submitting the
+    same key again with other payments completes that sale.
     """
     existing = _existing_sale(business, idempotency_key)
-    if existing is not None:
+    if existing is not None and existing.status != SaleStatus.OPEN:
         return existing
+    plan = _check(business, client, appointment, items, payments, tips, tip)
+    sale_fields = {
+        "client": client,
+        "appointment": appointment,
+        "note": note,
+        "created_by": by,
+        **_total_fields(plan.totals),
+    }
+    if plan.card_index is None:
+        with transaction.atomic():
+            sale = _reserve_sale(business, idempotency_key, sale_fields, existing)
+            if sale.status == SaleStatus.OPEN:
+                _complete(sale, plan, items, payments, by)
+        return sale
+    return _checkout_with_card(
+        business, idempotency_key, sale_fields, existing, plan, items, payments, by
+    )
+
+
+def _check(
+    business: Business,
+    client: Client | None,
+    appointment: Appointment | None,
+    items: list[ItemLine],
+    payments: list[PaymentLine],
+    tips: list[TipLine],
+    tip: Decimal,
+) -> _Plan:
     if not items:
         raise CheckoutError("Add at least one item to the sale.", section="items")
     check_items(items)
@@ -127,50 +176,175 @@ def checkout(
     for obj, what in [(client, "client"), (appointment, "appointment")]:
         if obj is not None and obj.business_id != business.pk:
             raise CheckoutError(f"That {what} belongs to another business.", section=what)
+    card_lines = [i for i, p in enumerate(payments) if p.method == PaymentMethod.SAVED_CARD]
+    if len(card_lines) > 1:
+        raise CheckoutError(
+            "Charge one saved card per sale; pay the rest another way.", section="payments"
+        )
+    for index in card_lines:
+        _check_card(business, client, payments[index].card, index)
+    return _Plan(totals, shares, card_lines[0] if card_lines else None)
 
-    now = timezone.now()
-    sale = Sale(
-        business=business,
-        client=client,
-        appointment=appointment,
-        status=SaleStatus.COMPLETED,
-        subtotal=totals.subtotal,
-        discount_total=totals.discount_total,
-        total=totals.total,
-        services_total=totals.services_total,
-        products_total=totals.products_total,
-        vouchers_total=totals.vouchers_total,
-        tip_total=totals.tip_total,
-        idempotency_key=idempotency_key,
-        note=note,
-        created_by=by,
-        completed_at=now,
-    )
-    try:
-        # The sale row goes in first: a second submit racing this one waits on the unique
-        # key, then finds this sale instead of charging twice.
-        with transaction.atomic():
-            sale.save()
-    except IntegrityError:
-        existing = _existing_sale(business, idempotency_key)
-        if existing is None:
-            raise
-        return existing
 
-    if appointment is not None:
-        _settle_appointment(appointment, sale, by)
-    _add_items(sale, items, client, by)
-    _add_payments(sale, payments, by)
-    TipAllocation.objects.bulk_create(
-        TipAllocation(business=business, sale=sale, team_member=member, amount=amount)
-        for member, amount in shares
-    )
-    FeedbackLink.objects.create(
-        business=business, sale=sale, expires_at=now + datetime.timedelta(days=FEEDBACK_LINK_DAYS)
-    )
-    if client is not None:
-        refresh_client_spend(client)
+def _check_card(business: Business, client: Client | None, card: SavedCard, index: int) -> None:
+    def refuse(message: str) -> None:
+        raise CheckoutError(message, section="payments", index=index)
+
+    if client is None:
+        refuse("Choose the client whose saved card you are charging.")
+    if card.business_id != business.pk or card.client_id != client.pk:
+        refuse(f"That card isn't one of {client.full_name}'s saved cards.")
+    if card.removed_at is not None:
+        refuse("That card has been removed; choose another.")
+    if card.is_expired_on(timezone.localdate()):
+        refuse(f"That card expired at the end of {card.exp_month:02d}/{card.exp_year}.")
+
+
+def _total_fields(totals: Totals) -> dict[str, Decimal]:
+    return {
+        "subtotal": totals.subtotal,
+        "discount_total": totals.discount_total,
+        "total": totals.total,
+        "services_total": totals.services_total,
+        "products_total": totals.products_total,
+        "vouchers_total": totals.vouchers_total,
+        "tip_total": totals.tip_total,
+    }
+
+
+def _reserve_sale(business: Business, key: uuid.UUID, fields: dict, existing: Sale | None) -> Sale:
+    """The sale row of this checkout, locked: new and OPEN, or the OPEN one an earlier submit
+    left (`existing`, its figures replaced by these), or the sale a racing submit completed."""
+    if existing is None:
+        sale = Sale(business=business, idempotency_key=key, status=SaleStatus.OPEN, **fields)
+        try:
+            # A second submit racing this one waits on the unique key, then finds this sale.
+            with transaction.atomic():
+                sale.save()
+                return sale
+        except IntegrityError:
+            existing = _existing_sale(business, key)
+            if existing is None:
+                raise
+    sale = Sale.objects.select_for_update().get(pk=existing.pk)
+    if sale.status == SaleStatus.OPEN:
+        for name, value in fields.items():
+            setattr(sale, name, value)
+        sale.save(update_fields=list(fields))
     return sale
+
+
+def _complete(
+    sale: Sale,
+    plan: _Plan,
+    items: list[ItemLine],
+    payments: list[PaymentLine],
+    by: User | None,
+    charge: CardCharge | None = None,
+) -> None:
+    """Everything that makes the OPEN `sale` paid. The card is charged last, after every
+    rule of ours has passed, so a refusal here never leaves a charged card behind."""
+    if sale.appointment is not None:
+        _settle_appointment(sale.appointment, sale, by)
+    # An OPEN sale keeps its lines as plain rows while it waits for payment.
+    sale.items.all().delete()
+    sale.tips.all().delete()
+    _add_items(sale, items, sale.client, by)
+    rows = _payment_rows(sale, payments, by)
+    TipAllocation.objects.bulk_create(
+        TipAllocation(business=sale.business, sale=sale, team_member=member, amount=amount)
+        for member, amount in plan.shares
+    )
+    if charge is not None and charge.status != ChargeStatus.SUCCEEDED:
+        cards.charge_run(charge)
+    Payment.objects.bulk_create(rows)
+    if charge is not None:
+        card_payment = rows[plan.card_index]
+        if card_payment.pk is None:  # databases that don't return ids from bulk inserts
+            card_payment = sale.payments.filter(method=PaymentMethod.SAVED_CARD).get()
+        CardCharge.objects.filter(pk=charge.pk).update(payment=card_payment, sale=sale)
+    now = timezone.now()
+    sale.status = SaleStatus.COMPLETED
+    sale.completed_at = now
+    sale.save(update_fields=["status", "completed_at"])
+    FeedbackLink.objects.create(
+        business=sale.business,
+        sale=sale,
+        expires_at=now + datetime.timedelta(days=FEEDBACK_LINK_DAYS),
+    )
+    if sale.client is not None:
+        refresh_client_spend(sale.client)
+
+
+def _checkout_with_card(
+    business: Business,
+    key: uuid.UUID,
+    fields: dict,
+    existing: Sale | None,
+    plan: _Plan,
+    items: list[ItemLine],
+    payments: list[PaymentLine],
+    by: User | None,
+) -> Sale:
+    line = payments[plan.card_index]
+    # 1. The OPEN sale with its lines, and the charge attempt, committed before Stripe is
+    #    called: a decline leaves them, and a retry of this request reuses the attempt's key.
+    with transaction.atomic():
+        sale = _reserve_sale(business, key, fields, existing)
+        if sale.status != SaleStatus.OPEN:
+            return sale
+        _add_plain_lines(sale, items, plan)
+        charge = cards.charge_prepare(
+            card=line.card,
+            amount=to_money(line.amount),
+            currency=business.currency,
+            purpose=ChargePurpose.CHECKOUT,
+            key_prefix=f"sale-{sale.idempotency_key}",
+            sale=sale,
+            by=by,
+        )
+    # 2. Charge and complete, holding the sale's lock: a double submit waits here, then
+    #    finds the sale paid (or the attempt's failure) instead of charging again.
+    failure: StripeError | None = None
+    with transaction.atomic():
+        sale = Sale.objects.select_for_update().get(pk=sale.pk)
+        if sale.status != SaleStatus.OPEN:
+            return sale
+        charge = CardCharge.objects.select_for_update().select_related("card").get(pk=charge.pk)
+        if charge.status == ChargeStatus.FAILED:
+            failure = StripeError(charge.failure_message, kind="declined")
+        else:
+            try:
+                with transaction.atomic():
+                    _complete(sale, plan, items, payments, by, charge=charge)
+            except StripeError as error:
+                failure = error
+                cards.charge_failed(charge, error)
+    if failure is not None:
+        # The sale stays OPEN (awaiting payment); the page says so above the form.
+        raise CheckoutError(failure.message, section="payments", index=plan.card_index)
+    return sale
+
+
+def _add_plain_lines(sale: Sale, items: list[ItemLine], plan: _Plan) -> None:
+    """What an OPEN sale is for, so that its page shows it while it waits for payment."""
+    sale.items.all().delete()
+    SaleItem.objects.bulk_create(
+        SaleItem(
+            business=sale.business,
+            sale=sale,
+            kind=line.kind,
+            service=line.service if line.kind == ItemKind.SERVICE else None,
+            product=line.product if line.kind == ItemKind.PRODUCT else None,
+            team_member=line.team_member,
+            description=line.label[:200],
+            quantity=line.quantity,
+            unit_price=to_money(line.unit_price),
+            discount=line.applied_discount,
+            total=line.total,
+        )
+        for line in items
+    )
 
 
 def _settle_appointment(appointment: Appointment, sale: Sale, by: User | None) -> None:
@@ -230,7 +404,8 @@ def _add_items(sale: Sale, items: list[ItemLine], client: Client | None, by: Use
     SaleItem.objects.bulk_create(rows)
 
 
-def _add_payments(sale: Sale, payments: list[PaymentLine], by: User | None) -> None:
+def _payment_rows(sale: Sale, payments: list[PaymentLine], by: User | None) -> list[Payment]:
+    """The sale's payment rows (not saved yet), redeeming the vouchers that pay."""
     rows = []
     for index, line in enumerate(payments):
         payment = Payment(
@@ -249,7 +424,7 @@ def _add_payments(sale: Sale, payments: list[PaymentLine], by: User | None) -> N
                 raise CheckoutError(str(error), section="payments", index=index) from error
             payment.voucher = voucher
         rows.append(payment)
-    Payment.objects.bulk_create(rows)
+    return rows
 
 
 # --- Void --------------------------------------------------------------------------------
@@ -260,8 +435,9 @@ def sale_void(*, sale: Sale, by: User | None, reason: str) -> Sale:
     """Void a sale (owner or manager; the view checks the role). Deletes nothing.
 
     Refunds every voucher redemption, voids every voucher the sale issued (refused if one
-    has been used since), marks the sale VOIDED with who, when and why, and updates the
-    client's spend. Tip allocations stay as rows; tip totals leave voided sales out.
+    has been used since), refunds its saved-card payments at Stripe (refused, with nothing
+    changed, if Stripe refuses), marks the sale VOIDED with who, when and why, and updates
+    the client's spend. Tip allocations stay as rows; tip totals leave voided sales out.
     """
     reason = reason.strip()
     if not reason:
@@ -282,6 +458,18 @@ def sale_void(*, sale: Sale, by: User | None, reason: str) -> Sale:
             voucher_services.voucher_void_issue(voucher=item.voucher, by=by, note=note)
         except voucher_services.VoucherError as error:
             raise CheckoutError(f"This sale can't be voided yet. {error}") from error
+    # Last, once every rule of ours has passed: a refund can't be taken back.
+    paid_by_card = CardCharge.objects.select_for_update().filter(
+        business_id=sale.business_id, sale=sale, status=ChargeStatus.SUCCEEDED
+    )
+    for charge in paid_by_card:
+        try:
+            cards.charge_refund(charge=charge)
+        except StripeError as error:
+            raise CheckoutError(
+                f"The card payment couldn't be refunded, so the sale was not voided. "
+                f"{error.message}"
+            ) from None
     sale.status = SaleStatus.VOIDED
     sale.voided_at = timezone.now()
     sale.voided_by = by

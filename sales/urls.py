@@ -1,6 +1,6 @@
 from django.urls import path
 
-from sales import views
+from sales import billing_views, views
 
 app_name = "sales"
 
@@ -14,4 +14,5 @@ urlpatterns = [
     path("<int:pk>/", views.sale_detail, name="detail"),
     path("<int:pk>/feedback/", views.feedback_create, name="feedback"),
     path("<int:pk>/void/", views.sale_void, name="void"),
+    path("no-show-fee/<int:appointment_pk>/", billing_views.no_show_fee, name="no-show-fee"),
 ]

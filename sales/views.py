@@ -13,15 +13,16 @@ from appointments.models import Appointment
 from glamiti.models import Business, Role
 from glamiti.templatetags.glamiti_tags import money
 from glamiti.tenancy import BusinessRequest, role_required
-from sales import services
+from sales import services, stripe_api
 from sales.forms import (
     Catalog,
     CheckoutForms,
+    ClientCards,
     ProductForm,
     StaffFeedbackForm,
     VoidForm,
 )
-from sales.models import FeedbackSource, Product, Sale, SaleStatus
+from sales.models import ChargeStatus, FeedbackSource, Product, Sale, SaleStatus
 from sales.selectors import (
     PERIODS,
     Period,
@@ -67,11 +68,21 @@ def _appointment(request: BusinessRequest, pk: str | None) -> Appointment | None
     return get_object_or_404(appointments.prefetch_related("services"), pk=pk)
 
 
+def _card_options(request: BusinessRequest) -> HttpResponse:
+    """The chosen client's saved cards, as options for the payment rows' card menus."""
+    cards = ClientCards.load(request.business, request.GET.get("client"))
+    return render(request, "sales/_card_options.html", {"choices": cards.choices()})
+
+
 @role_required(Role.STAFF)
+@vary_on_headers("HX-Request")
 def checkout_page(request: BusinessRequest) -> HttpResponse:
     business = request.business
     data = request.POST if request.method == "POST" else None
-    if data is not None and (earlier := _sale_with_key(business, data.get("idempotency_key"))):
+    if data is None and "card_options" in request.GET:
+        return _card_options(request)
+    earlier = _sale_with_key(business, data.get("idempotency_key")) if data is not None else None
+    if earlier is not None and earlier.status != SaleStatus.OPEN:
         # The same form sent twice (a double click, a resubmit): the first sale stands.
         messages.info(request, f"Sale #{earlier.pk} was already recorded; here is its receipt.")
         return redirect(earlier)
@@ -82,7 +93,13 @@ def checkout_page(request: BusinessRequest) -> HttpResponse:
             messages.info(request, "This appointment has already been checked out.")
             return redirect(paid)
     catalog = Catalog.load(business, appointment)
-    forms = CheckoutForms(data, business=business, catalog=catalog, appointment=appointment)
+    forms = CheckoutForms(
+        data,
+        business=business,
+        catalog=catalog,
+        appointment=appointment,
+        client_id=request.GET.get("client") if data is None else None,
+    )
     if data is not None and forms.is_valid() and "recalculate" not in data:
         try:
             sale = services.checkout(
@@ -99,6 +116,8 @@ def checkout_page(request: BusinessRequest) -> HttpResponse:
             )
         except CheckoutError as error:
             forms.add_error(error)
+            # A declined saved card leaves the sale saved, awaiting another payment.
+            earlier = _sale_with_key(business, data.get("idempotency_key"))
         else:
             paid = money(sale.total + sale.tip_total, business.currency)
             messages.success(request, f"Sale #{sale.pk} recorded: {paid} paid.")
@@ -108,6 +127,8 @@ def checkout_page(request: BusinessRequest) -> HttpResponse:
         "appointment": appointment,
         "totals": forms.totals(),
         "recalculated": data is not None and "recalculate" in data,
+        "open_sale": earlier if earlier is not None and earlier.status == SaleStatus.OPEN else None,
+        "cards_enabled": stripe_api.is_configured(),
     }
     return render(request, "sales/checkout.html", context)
 
@@ -181,7 +202,14 @@ def sale_void(request: BusinessRequest, pk: int) -> HttpResponse:
         except CheckoutError as error:
             form.add_error(None, error.message)
         else:
-            messages.success(request, f"Sale #{sale.pk} voided.")
+            refunded = sum(
+                (c.amount_refunded for c in sale.card_charges.filter(status=ChargeStatus.REFUNDED)),
+                0,
+            )
+            done = f"Sale #{sale.pk} voided."
+            if refunded:
+                done += f" {money(refunded, request.business.currency)} refunded to the card."
+            messages.success(request, done)
             return redirect(sale)
     in_dialog = bool(request.htmx) and request.method == "GET"
     template = "sales/void.html#dialog" if in_dialog else "sales/void.html"

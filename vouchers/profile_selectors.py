@@ -1,20 +1,31 @@
-"""What the client profile reads about vouchers beyond vouchers.selectors: the timeline rows
-(voucher events) and the Vouchers tab with each voucher's ledger."""
+"""What the client profile reads about vouchers beyond vouchers.selectors: the overview's
+balance, the timeline rows (voucher events) and the Vouchers tab with each voucher's ledger."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet, Sum
 
 from clients.profile_common import timeline_rows
 from vouchers.models import Voucher, VoucherLedgerEntry
-from vouchers.selectors import client_voucher_summary, client_vouchers
+from vouchers.selectors import client_vouchers
+from vouchers.services import business_today
 
 if TYPE_CHECKING:
     from clients.models import Client
 
-__all__ = ["client_voucher_summary", "client_voucher_timeline", "client_vouchers_with_ledger"]
+
+def client_voucher_balance(client: Client) -> dict:
+    """What the vouchers bought by or for `client` can still pay, and how many can: one
+    aggregate query. (vouchers.selectors.client_voucher_summary gives more numbers; the
+    overview needs only these two, and each aggregate costs time to build.)"""
+    usable = client_vouchers(client).redeemable(on=business_today(client.business))
+    return usable.order_by().aggregate(
+        redeemable_balance=Sum("balance", default=Decimal("0.00")),
+        redeemable_count=Count("balance"),
+    )
 
 
 def client_voucher_timeline(client: Client) -> QuerySet:

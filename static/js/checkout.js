@@ -24,13 +24,14 @@
 
     function field(row, suffix) { return row.querySelector('[name$="-' + suffix + '"]'); }
 
-    // Voucher-only fields appear when the row is a voucher (purchase or payment).
+    // Fields for one kind of row (a voucher's code, a saved card's choice) appear when the
+    // row's item or payment method is that kind.
     function syncRow(row) {
       var chooser = field(row, "item") || field(row, "method");
       var isVoucher = chooser && chooser.value === "voucher";
-      row.querySelectorAll("[data-show-when=voucher]").forEach(function (cell) {
+      row.querySelectorAll("[data-show-when]").forEach(function (cell) {
         var hasError = cell.classList.contains("field-invalid");
-        cell.hidden = !isVoucher && !hasError;
+        cell.hidden = !(chooser && chooser.value === cell.dataset.showWhen) && !hasError;
       });
       row.classList.toggle("is-removed", !!removed(row));
       var item = field(row, "item");
@@ -139,6 +140,26 @@
     });
     form.addEventListener("input", recalc);
     form.addEventListener("change", recalc);
+
+    // Choosing the client loads their saved cards into the payment rows' card menus.
+    var cardOptionsUrl = form.dataset.cardOptionsUrl;
+    form.addEventListener("client-picked", function (event) {
+      if (!cardOptionsUrl) return;
+      var url = cardOptionsUrl + "?card_options=1&client=" + encodeURIComponent(event.detail.id || "");
+      fetch(url, { headers: { "HX-Request": "true" }, credentials: "same-origin" })
+        .then(function (response) { return response.ok ? response.text() : null; })
+        .then(function (html) {
+          if (html === null) return;
+          form.querySelectorAll("select[data-card-options]").forEach(function (select) {
+            var chosen = select.value;
+            select.innerHTML = html;
+            if (chosen && select.querySelector('option[value="' + chosen + '"]')) select.value = chosen;
+          });
+          var template = form.querySelector('[data-formset="payments"] template[data-empty-row]');
+          var holder = template && template.content.querySelector("select[data-card-options]");
+          if (holder) holder.innerHTML = html;
+        });
+    });
 
     // A second click while the first submit is on its way does nothing (the server would
     // return the same sale anyway, thanks to the form's idempotency key).

@@ -9,7 +9,7 @@ from django_scopes import ScopeError
 from glamiti.models import Business
 
 OUR_APPS = {"glamiti", "clients", "appointments", "sales", "vouchers"}
-PLATFORM_MODELS = {"glamiti.Business", "glamiti.Membership", "glamiti.User"}
+PLATFORM_MODELS = {"glamiti.Business", "glamiti.Membership", "glamiti.User", "sales.StripeEvent"}
 
 
 def our_models() -> list[type[models.Model]]:
