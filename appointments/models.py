@@ -5,7 +5,7 @@ from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 
-from glamiti.models import Business, TeamMember, TenantModel, tenant_manager
+from glamiti.models import TeamMember, TenantModel, business_key, tenant_manager
 
 
 class Service(TenantModel):
@@ -60,9 +60,7 @@ class AppointmentQuerySet(models.QuerySet):
 
 
 class Appointment(TenantModel):
-    business = models.ForeignKey(
-        Business, on_delete=models.CASCADE, related_name="appointments", db_index=False
-    )
+    business = business_key("appointments")
     client = models.ForeignKey(
         "clients.Client", on_delete=models.CASCADE, related_name="appointments"
     )
@@ -148,9 +146,7 @@ class Appointment(TenantModel):
 class AppointmentService(TenantModel):
     """A service on an appointment, with its price and duration as they were at booking."""
 
-    business = models.ForeignKey(
-        Business, on_delete=models.CASCADE, related_name="+", db_index=False
-    )
+    business = business_key()
     appointment = models.ForeignKey(Appointment, on_delete=models.CASCADE, related_name="services")
     service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="+")
     name = models.CharField(max_length=120)

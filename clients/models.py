@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from clients.normalize import phone_search_digits, search_text_for
-from glamiti.models import Business, TenantModel, tenant_manager
+from glamiti.models import TenantModel, business_key, tenant_manager
 
 
 class Gender(models.TextChoices):
@@ -100,9 +100,7 @@ def client_photo_path(instance: Client, filename: str) -> str:
 class Client(TenantModel):
     # The composite indexes below lead with business; a lone business index would mislead
     # the planner (DESIGN.md, "Indexes that the planner will actually use").
-    business = models.ForeignKey(
-        Business, on_delete=models.CASCADE, related_name="clients", db_index=False
-    )
+    business = business_key("clients")
     first_name = models.CharField(max_length=80)
     last_name = models.CharField(max_length=80, blank=True)
     email = models.EmailField(blank=True)
@@ -245,9 +243,7 @@ class Client(TenantModel):
 class ClientTag(TenantModel):
     """A tag on a client. Explicit so that the row carries its business like every other."""
 
-    business = models.ForeignKey(
-        Business, on_delete=models.CASCADE, related_name="+", db_index=False
-    )
+    business = business_key()
     client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="client_tags")
     tag = models.ForeignKey(Tag, on_delete=models.CASCADE, related_name="client_tags")
 
@@ -291,9 +287,7 @@ class NoteKind(models.TextChoices):
 
 
 class ClientNote(TenantModel):
-    business = models.ForeignKey(
-        Business, on_delete=models.CASCADE, related_name="+", db_index=False
-    )
+    business = business_key()
     client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="notes")
     kind = models.CharField(max_length=12, choices=NoteKind.choices, default=NoteKind.PREFERENCE)
     text = models.TextField(max_length=5000)
@@ -332,9 +326,7 @@ def client_document_path(instance: ClientDocument, filename: str) -> str:
 
 
 class ClientDocument(TenantModel):
-    business = models.ForeignKey(
-        Business, on_delete=models.CASCADE, related_name="+", db_index=False
-    )
+    business = business_key()
     client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="documents")
     kind = models.CharField(max_length=10, choices=DocumentKind.choices, default=DocumentKind.OTHER)
     title = models.CharField(max_length=120, blank=True)
@@ -479,9 +471,7 @@ class ImportProblemLevel(models.TextChoices):
 class ClientImportProblem(TenantModel):
     """A problem found in one cell or row of an import, for the preview."""
 
-    business = models.ForeignKey(
-        Business, on_delete=models.CASCADE, related_name="+", db_index=False
-    )
+    business = business_key()
     client_import = models.ForeignKey(
         ClientImport, on_delete=models.CASCADE, related_name="problems"
     )
@@ -514,9 +504,7 @@ class ClientImportChange(TenantModel):
         TAGS = "tags", "Tags created"
         SOURCES = "sources", "Referral sources created"
 
-    business = models.ForeignKey(
-        Business, on_delete=models.CASCADE, related_name="+", db_index=False
-    )
+    business = business_key()
     client_import = models.ForeignKey(
         ClientImport, on_delete=models.CASCADE, related_name="changes"
     )

@@ -126,6 +126,17 @@ class Business(models.Model):
         return reverse("dashboard", kwargs={"business": self.slug})
 
 
+def business_key(related_name: str = "+") -> models.ForeignKey:
+    """The `business` column of a tenant table whose composite indexes all lead with it.
+
+    No lone index on it: PostgreSQL would prefer that index to the composite ones
+    (DESIGN.md, "Indexes that the planner will actually use").
+    """
+    return models.ForeignKey(
+        Business, on_delete=models.CASCADE, related_name=related_name, db_index=False
+    )
+
+
 class Role(models.TextChoices):
     OWNER = "owner", "Owner"
     MANAGER = "manager", "Manager"
@@ -168,8 +179,8 @@ def tenant_manager(queryset_class: type[models.QuerySet] | None = None) -> model
 class TenantModel(models.Model):
     """Base for every row a business owns: a `business` key and a scoped manager.
 
-    Subclasses whose composite indexes lead with `business` may redeclare the field with
-    `db_index=False` (see DESIGN.md, "Indexes that the planner will actually use").
+    Subclasses whose composite indexes lead with `business` redeclare the field with
+    `business = business_key(...)` (no lone index on it).
     """
 
     business = models.ForeignKey(Business, on_delete=models.CASCADE, related_name="%(class)ss")

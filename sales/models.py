@@ -7,7 +7,7 @@ from django.conf import settings
 from django.db import models
 from django.urls import reverse
 
-from glamiti.models import Business, TeamMember, TenantModel, tenant_manager
+from glamiti.models import Business, TeamMember, TenantModel, business_key, tenant_manager
 
 
 class Product(TenantModel):
@@ -49,9 +49,7 @@ class SaleQuerySet(models.QuerySet):
 
 
 class Sale(TenantModel):
-    business = models.ForeignKey(
-        Business, on_delete=models.CASCADE, related_name="sales", db_index=False
-    )
+    business = business_key("sales")
     client = models.ForeignKey(
         "clients.Client",
         null=True,
@@ -135,9 +133,7 @@ class ItemKind(models.TextChoices):
 
 
 class SaleItem(TenantModel):
-    business = models.ForeignKey(
-        Business, on_delete=models.CASCADE, related_name="+", db_index=False
-    )
+    business = business_key()
     sale = models.ForeignKey(Sale, on_delete=models.CASCADE, related_name="items")
     kind = models.CharField(max_length=10, choices=ItemKind.choices)
     service = models.ForeignKey(
@@ -189,9 +185,7 @@ class PaymentMethod(models.TextChoices):
 
 
 class Payment(TenantModel):
-    business = models.ForeignKey(
-        Business, on_delete=models.CASCADE, related_name="+", db_index=False
-    )
+    business = business_key()
     sale = models.ForeignKey(Sale, on_delete=models.CASCADE, related_name="payments")
     method = models.CharField(max_length=16, choices=PaymentMethod.choices)
     amount = models.DecimalField(max_digits=12, decimal_places=2)
@@ -225,9 +219,7 @@ class Payment(TenantModel):
 class TipAllocation(TenantModel):
     """The part of a sale's tip that one team member received."""
 
-    business = models.ForeignKey(
-        Business, on_delete=models.CASCADE, related_name="+", db_index=False
-    )
+    business = business_key()
     sale = models.ForeignKey(Sale, on_delete=models.CASCADE, related_name="tips")
     team_member = models.ForeignKey(TeamMember, on_delete=models.PROTECT, related_name="tips")
     amount = models.DecimalField(max_digits=12, decimal_places=2)
@@ -255,9 +247,7 @@ class FeedbackSource(models.TextChoices):
 
 
 class Feedback(TenantModel):
-    business = models.ForeignKey(
-        Business, on_delete=models.CASCADE, related_name="feedback", db_index=False
-    )
+    business = business_key("feedback")
     client = models.ForeignKey(
         "clients.Client", null=True, blank=True, on_delete=models.SET_NULL, related_name="feedback"
     )
@@ -311,9 +301,7 @@ def new_feedback_token() -> str:
 class FeedbackLink(TenantModel):
     """A private link a client opens without logging in, to leave feedback on a sale once."""
 
-    business = models.ForeignKey(
-        Business, on_delete=models.CASCADE, related_name="+", db_index=False
-    )
+    business = business_key()
     sale = models.OneToOneField(Sale, on_delete=models.CASCADE, related_name="feedback_link")
     token = models.CharField(max_length=64, unique=True, default=new_feedback_token)
     expires_at = models.DateTimeField()
@@ -329,9 +317,7 @@ class FeedbackLink(TenantModel):
 class SavedCard(TenantModel):
     """A card kept at Stripe for a client. We hold only what identifies it, never the number."""
 
-    business = models.ForeignKey(
-        Business, on_delete=models.CASCADE, related_name="+", db_index=False
-    )
+    business = business_key()
     client = models.ForeignKey(
         "clients.Client", on_delete=models.CASCADE, related_name="saved_cards"
     )
@@ -369,9 +355,7 @@ class SavedCard(TenantModel):
 class StripeCustomer(TenantModel):
     """The Stripe Customer that holds a client's cards, created the first time one is saved."""
 
-    business = models.ForeignKey(
-        Business, on_delete=models.CASCADE, related_name="+", db_index=False
-    )
+    business = business_key()
     client = models.OneToOneField(
         "clients.Client", on_delete=models.CASCADE, related_name="stripe_customer"
     )
@@ -399,9 +383,7 @@ class CardSetup(TenantModel):
     Its id makes the SetupIntent's idempotency key, and its metadata lets the webhook find it.
     """
 
-    business = models.ForeignKey(
-        Business, on_delete=models.CASCADE, related_name="+", db_index=False
-    )
+    business = business_key()
     client = models.ForeignKey("clients.Client", on_delete=models.CASCADE, related_name="+")
     stripe_setup_intent_id = models.CharField(max_length=255, blank=True)
     status = models.CharField(
@@ -447,9 +429,7 @@ class CardCharge(TenantModel):
     or appointment and the attempt number) is the same if the request is retried.
     """
 
-    business = models.ForeignKey(
-        Business, on_delete=models.CASCADE, related_name="+", db_index=False
-    )
+    business = business_key()
     client = models.ForeignKey("clients.Client", on_delete=models.CASCADE, related_name="+")
     card = models.ForeignKey(SavedCard, on_delete=models.PROTECT, related_name="charges")
     purpose = models.CharField(max_length=12, choices=ChargePurpose.choices)

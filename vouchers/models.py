@@ -8,7 +8,7 @@ from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 
-from glamiti.models import Business, TenantModel, tenant_manager
+from glamiti.models import TenantModel, business_key, tenant_manager
 
 
 class VoucherStatus(models.TextChoices):
@@ -40,9 +40,7 @@ class VoucherQuerySet(models.QuerySet):
 
 
 class Voucher(TenantModel):
-    business = models.ForeignKey(
-        Business, on_delete=models.CASCADE, related_name="vouchers", db_index=False
-    )
+    business = business_key("vouchers")
     code = models.CharField(max_length=20, help_text="Easy to read aloud, hard to guess.")
     original_value = models.DecimalField(max_digits=12, decimal_places=2)
     balance = models.DecimalField(max_digits=12, decimal_places=2)
@@ -136,9 +134,7 @@ class LedgerKind(models.TextChoices):
 class VoucherLedgerEntry(TenantModel):
     """Every change to a voucher's balance, so that the balance can always be explained."""
 
-    business = models.ForeignKey(
-        Business, on_delete=models.CASCADE, related_name="+", db_index=False
-    )
+    business = business_key()
     voucher = models.ForeignKey(Voucher, on_delete=models.CASCADE, related_name="ledger")
     kind = models.CharField(max_length=12, choices=LedgerKind.choices)
     amount = models.DecimalField(
