@@ -42,9 +42,17 @@ def calendar(request: BusinessRequest) -> HttpResponse:
         "next_day": day + datetime.timedelta(days=1),
         "can_manage_services": request.membership.has_role(Role.MANAGER),
         # The appointment just booked or moved, outlined and scrolled to.
-        "focus": int(request.GET["focus"]) if request.GET.get("focus", "").isdigit() else None,
+        "focus": _query_int(request, "focus"),
     }
     return render(request, "appointments/calendar.html", context)
+
+
+def _query_int(request: BusinessRequest, name: str) -> int | None:
+    """A number from the query string, or None for anything else (links can be edited)."""
+    try:
+        return int(request.GET.get(name, ""))
+    except ValueError:
+        return None
 
 
 def _requested_day(request: BusinessRequest) -> datetime.date:
@@ -135,10 +143,9 @@ def _booking_initial(request: BusinessRequest) -> dict:
     """Pre-fill from the link that opened the form (a calendar slot, a client's page)."""
     initial: dict = {"date": timezone.localdate()}
     query = request.GET
-    if query.get("team_member", "").isdigit():
-        initial["team_member"] = int(query["team_member"])
-    if query.get("client", "").isdigit():
-        initial["client"] = int(query["client"])
+    for name in ("team_member", "client"):
+        if (pk := _query_int(request, name)) is not None:
+            initial[name] = pk
     day = _parse(datetime.date.fromisoformat, query.get("date", ""))
     if day is not None and MIN_YEAR <= day.year <= MAX_YEAR:
         initial["date"] = day

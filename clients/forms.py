@@ -33,7 +33,10 @@ class ClientPickerWidget(forms.HiddenInput):
         context = super().get_context(name, value, attrs)
         selected = None
         if value and self.business is not None:
-            selected = self.business.clients.filter(pk=value).first()
+            try:
+                selected = self.business.clients.filter(pk=value).first()
+            except (ValueError, TypeError):  # sent back by a refused form: it may be anything
+                selected = None
         context["widget"]["selected"] = selected
         context["widget"]["business"] = self.business
         return context

@@ -36,12 +36,14 @@ from pathlib import Path
 from queue import Empty, Queue
 from typing import Any
 
+import psycopg
 from django.core.files import File
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.db import (
     DEFAULT_DB_ALIAS,
     DatabaseError,
+    InterfaceError,
     OperationalError,
     connection,
     connections,
@@ -97,6 +99,8 @@ from clients.models import (
 )
 from clients.normalize import fold, format_phone, phone_search_digits, search_text_for
 from glamiti.models import Business, User
+from glamiti.rls import TENANT_SETTING
+from glamiti.tenancy import tenant_context
 
 logger = logging.getLogger(__name__)
 
@@ -337,8 +341,9 @@ def _note(plan: Plan, column: Column, raw: Any) -> str:
 
 def _glamiti_id(plan: Plan, column: Column, raw: Any) -> int:
     text = cell_text(raw).strip()
-    if not text.isdigit():
-        raise Dropped(f"“{text}” is not a Glamiti client id.")
+    # isdecimal, not isdigit: int() refuses "²"; and no id has more than 18 digits.
+    if not text.isdecimal() or len(text) > 18:
+        raise Dropped(f"“{text[:40]}” is not a Glamiti client id.")
     return int(text)
 
 
@@ -639,6 +644,7 @@ class Progress:
 
     def __init__(self, imp: ClientImport, *, separate: bool) -> None:
         self.pk = imp.pk
+        self.tenant = str(imp.business_id)
         self.last = 0.0
         self.connection = None
         self.enabled = True
@@ -658,14 +664,18 @@ class Progress:
             ClientImport.objects.filter(pk=self.pk).update(rows_done=done, progress_at=stamp)
             return
         try:
-            with self.connection.cursor() as cursor:
-                cursor.execute("SET lock_timeout = '200ms'")
+            self.connection.ensure_connection()
+            raw = self.connection.connection
+            with raw.transaction(), raw.cursor() as cursor:
+                # Its own short transaction, in the import's business (row-level security).
+                cursor.execute("SELECT set_config(%s, %s, true)", [TENANT_SETTING, self.tenant])
+                cursor.execute("SET LOCAL lock_timeout = '200ms'")
                 cursor.execute(
                     f"UPDATE {ClientImport._meta.db_table} SET rows_done = %s, progress_at = %s "  # noqa: S608
                     "WHERE id = %s",
                     [done, stamp, self.pk],
                 )
-        except OperationalError:
+        except (OperationalError, psycopg.Error):
             pass  # the row is locked by someone else for a moment: report next time
 
     def close(self) -> None:
@@ -1121,24 +1131,22 @@ def _start(imp: ClientImport, status: str) -> None:
     imp.rows_done = 0
     imp.error = ""
     imp.failed_step = ""
-    imp.save(
-        update_fields=[
-            "status",
-            "job_started_at",
-            "progress_at",
-            "rows_done",
-            "error",
-            "failed_step",
-        ]
-    )
+    fields = ["status", "job_started_at", "progress_at", "rows_done", "error", "failed_step"]
+    if status == ImportStatus.RUNNING:
+        imp.started_at = imp.job_started_at
+        fields.append("started_at")
+    imp.save(update_fields=fields)
 
 
 def _fail(imp: ClientImport, step: str, error: BaseException) -> None:
     if isinstance(error, ImportFileError | ImportError_):
         message = str(error)
+    elif _connection_lost(error):
+        logger.exception("Client import %s lost its database connection while %s", imp.pk, step)
+        message = "The connection to the database was lost."
     else:
         logger.exception("Client import %s failed while %s", imp.pk, step)
-        message = f"Something went wrong ({type(error).__name__}). "
+        message = f"Something went wrong ({type(error).__name__})."
     what = {"analyse": "", "import": " Nothing was imported: you can try again.",
             "undo": " Nothing was undone: you can try again."}[step]  # fmt: skip
     imp.refresh_from_db()
@@ -1150,25 +1158,57 @@ def _fail(imp: ClientImport, step: str, error: BaseException) -> None:
     imp.save(update_fields=["status", "failed_step", "error", "job_started_at", "finished_at"])
 
 
+def _connection_lost(error: BaseException) -> bool:
+    """Whether `error` means the job's database connection went away (a server restart, a
+    terminated session, the network), not that a statement failed."""
+    if not isinstance(error, OperationalError | InterfaceError):
+        return False
+    state = getattr(error.__cause__, "sqlstate", None)
+    return state is None or state.startswith("08") or state in ("57P01", "57P02", "57P03")
+
+
+def _job(
+    imp: ClientImport,
+    *,
+    waiting: str,
+    running: str,
+    step: str,
+    work: Callable[[ClientImport, Progress], None],
+) -> bool:
+    """One background step of an import, in three tenant transactions: claim it (its lock and
+    the status it waits in) and show it started; do the work (all or nothing); or record why
+    it failed. Returns whether the work was done."""
+    business = imp.business
+    with job_lock(imp.pk) as got:
+        with tenant_context(business):
+            imp.refresh_from_db()
+            if not got or imp.status != waiting:
+                return False
+            _start(imp, running)
+        progress = Progress(imp, separate=True)
+        try:
+            with tenant_context(business):
+                work(imp, progress)
+        except Exception as error:
+            with tenant_context(business):
+                _fail(imp, step, error)
+            return False
+        finally:
+            progress.close()
+    return True
+
+
 def import_analyse(imp: ClientImport) -> None:
     """The dry run behind the preview: every row read, normalised, validated and matched;
     counts, problems, the first rows and the rejected rows file saved; no client written."""
-    with job_lock(imp.pk) as got:
-        imp.refresh_from_db()
-        if not got or imp.status != ImportStatus.MAPPED:
-            return
-        _start(imp, ImportStatus.MAPPED)
-        try:
-            _analyse(imp)
-        except Exception as error:
-            _fail(imp, "analyse", error)
+    _job(imp, waiting=ImportStatus.MAPPED, running=ImportStatus.MAPPED, step="analyse",
+         work=_analyse)  # fmt: skip
 
 
-def _analyse(imp: ClientImport) -> None:
+def _analyse(imp: ClientImport, progress: Progress) -> None:
     business = imp.business
     imp.problems.all().delete()
     plan = Plan.of(imp)
-    progress = Progress(imp, separate=False)
     with local_copy(imp.file.name) as path:
         date_columns = plan.date_columns()
         if date_columns:
@@ -1204,20 +1244,10 @@ def _analyse(imp: ClientImport) -> None:
 
 def import_run(imp: ClientImport) -> None:
     """The import job: everything in one transaction, or nothing."""
-    with job_lock(imp.pk) as got:
-        imp.refresh_from_db()
-        if not got or imp.status != ImportStatus.QUEUED:
-            return
-        _start(imp, ImportStatus.RUNNING)
-        imp.started_at = imp.job_started_at
-        imp.save(update_fields=["started_at"])
-        progress = Progress(imp, separate=True)
-        try:
-            _run(imp, progress)
-        except Exception as error:
-            _fail(imp, "import", error)
-        finally:
-            progress.close()
+    done = _job(imp, waiting=ImportStatus.QUEUED, running=ImportStatus.RUNNING, step="import",
+                work=_run)  # fmt: skip
+    if done:
+        _clean_gin_pending_lists()  # once committed
 
 
 def _import_tag(imp: ClientImport, business: Business) -> Tag:
@@ -1280,7 +1310,6 @@ def _run(imp: ClientImport, progress: Progress) -> None:
         imp.save()
     if old_rejected and old_rejected != imp.rejected_file.name:
         default_storage.delete(old_rejected)
-    _clean_gin_pending_lists()
 
 
 def _defer_gin_maintenance() -> None:
@@ -1295,8 +1324,9 @@ def _defer_gin_maintenance() -> None:
 def _clean_gin_pending_lists() -> None:
     if connection.vendor != "postgresql":
         return
-    # The import is committed: a failure here must not mark it failed (autovacuum cleans up).
-    with contextlib.suppress(DatabaseError), connection.cursor() as cursor:
+    # The import is committed: a failure here (the app's role may not own the indexes) must
+    # not mark it failed, nor spoil a transaction around it (autovacuum cleans up instead).
+    with contextlib.suppress(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
             "SELECT gin_clean_pending_list(c.oid) FROM pg_index i "
             "JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am a ON a.oid = c.relam "
@@ -1339,18 +1369,8 @@ def _related_rows(ids: list[int], skip_notes: set[int]) -> dict[int, str]:
 def import_undo(imp: ClientImport, by: User | None = None) -> None:
     """Undo an import: delete the clients it created (except those that gained appointments,
     sales, notes… since), revert the fields it changed unless edited since, remove its tags."""
-    with job_lock(imp.pk) as got:
-        imp.refresh_from_db()
-        if not got or imp.status != ImportStatus.UNDOING:
-            return
-        _start(imp, ImportStatus.UNDOING)
-        progress = Progress(imp, separate=True)
-        try:
-            _undo(imp, progress)
-        except Exception as error:
-            _fail(imp, "undo", error)
-        finally:
-            progress.close()
+    _job(imp, waiting=ImportStatus.UNDOING, running=ImportStatus.UNDOING, step="undo",
+         work=_undo)  # fmt: skip
 
 
 def _undo(imp: ClientImport, progress: Progress) -> None:
@@ -1438,10 +1458,10 @@ def _revert(business: Business, previous: dict[str, dict]) -> int:
 # --- Services (web side) --------------------------------------------------------------------------
 
 
-def _enqueue(task_name: str, pk: int) -> None:
+def _enqueue(task_name: str, imp: ClientImport) -> None:
     from clients import tasks
 
-    getattr(tasks, task_name).enqueue(pk)
+    getattr(tasks, task_name).enqueue(imp.business_id, imp.pk)
 
 
 def client_import_upload(
@@ -1494,7 +1514,7 @@ def client_import_map(*, imp: ClientImport, mapping: list[str], keep_unmapped: b
         imp.counts = {}
         imp.preview_rows = []
         imp.save()
-    _enqueue("analyse_client_import", imp.pk)
+    _enqueue("analyse_client_import", imp)
 
 
 def client_import_set_mode(*, imp: ClientImport, duplicate_mode: str) -> None:
@@ -1524,7 +1544,7 @@ def client_import_confirm(*, imp: ClientImport) -> None:
             task = "run_client_import"
         else:
             raise ImportError_("This import is not waiting to be confirmed.")
-    _enqueue(task, imp.pk)
+    _enqueue(task, imp)
 
 
 def client_import_undo(*, imp: ClientImport, by: User | None) -> None:
@@ -1539,7 +1559,7 @@ def client_import_undo(*, imp: ClientImport, by: User | None) -> None:
         imp.job_started_at = None
         imp.save(update_fields=["status", "undone_by", "error", "failed_step", "rows_done",
                                 "job_started_at"])  # fmt: skip
-    _enqueue("undo_client_import", imp.pk)
+    _enqueue("undo_client_import", imp)
 
 
 def client_import_discard(*, imp: ClientImport) -> None:

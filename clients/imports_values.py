@@ -385,6 +385,8 @@ def _words_date(text: str) -> Ymd | None:
     for token in tokens:
         token = token.rstrip(".")
         if token.isdigit():
+            if len(token) > 8:  # no day or year is this long (and int() refuses 4,300 digits)
+                return None
             numbers.append(int(token))
         elif token in MONTHS and month is None:
             month = MONTHS[token]

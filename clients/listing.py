@@ -14,6 +14,7 @@ from clients.search import COUNT_CAP, capped_count, search_page
 from glamiti.models import Business
 
 PER_PAGE = 50
+MAX_PAGE = 1_000_000
 SORTS = {
     "name": ("Name", ["last_name", "first_name", "id"]),
     "-created": ("Newest first", ["-created_at", "-id"]),
@@ -66,7 +67,8 @@ class ClientFilters:
             consent=query.get("consent") if query.get("consent") in dict(CONSENT_CHOICES) else "",
             archived=query.get("archived") == "1",
             sort=query.get("sort") if query.get("sort") in SORTS else "name",
-            page=max(_int(query.get("page")) or 1, 1),
+            # Capped, so that the offset stays a number the database can take.
+            page=min(max(_int(query.get("page")) or 1, 1), MAX_PAGE),
             country=business.country,
         )
 

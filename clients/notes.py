@@ -61,6 +61,17 @@ class DocumentRejected(ValueError):
     """An upload we will not keep; the message says why, for the person uploading it."""
 
 
+class DocumentNotStored(RuntimeError):
+    """The file store did not take the document (down, unreachable or too slow): nothing was
+    kept. The message is for the person uploading it."""
+
+
+NOT_STORED = (
+    "The document could not be saved: the file storage is unavailable right now. Nothing "
+    "was attached; please try again in a few minutes."
+)
+
+
 @dataclass(frozen=True)
 class PreparedDocument:
     """An accepted upload, cleaned: the bytes to store and what they are."""
@@ -236,7 +247,8 @@ def document_upload(
     """Store a checked document under a server-made name and record it.
 
     The file is written first; if the row then can't be saved, the file is removed again,
-    so neither is left without the other.
+    so neither is left without the other. Raises DocumentNotStored (and records nothing) if
+    the file store fails: the storage's timeouts (settings.py) keep that to seconds.
     """
     document = ClientDocument(
         business_id=client.business_id,
@@ -249,9 +261,13 @@ def document_upload(
         uploaded_by=by,
     )
     # The storage name comes from client_document_path (a random name); this one is unused.
-    document.file.save(
-        f"{uuid.uuid4().hex}{document.extension}", ContentFile(prepared.content), save=False
-    )
+    try:
+        document.file.save(
+            f"{uuid.uuid4().hex}{document.extension}", ContentFile(prepared.content), save=False
+        )
+    except Exception as error:  # each storage backend has its own errors (botocore's for S3)
+        logger.exception("Could not store a document of client %s", client.pk)
+        raise DocumentNotStored(NOT_STORED) from error
     try:
         with transaction.atomic():
             document.save()
@@ -270,7 +286,7 @@ def document_delete(*, document: ClientDocument) -> None:
     def remove_file() -> None:
         try:
             storage.delete(name)
-        except OSError:  # the row is gone; a stray file is logged, not shown to the user
+        except Exception:  # the row is gone; a stray file (store down?) is logged, not shown
             logger.warning("Could not delete document file %s", name, exc_info=True)
 
     transaction.on_commit(remove_file)

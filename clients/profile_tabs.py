@@ -3,6 +3,7 @@ Notes (notes and documents), with the note and document actions."""
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from collections.abc import Callable
 from decimal import Decimal
@@ -32,6 +33,7 @@ from clients.models import Client, ClientDocument, ClientNote, NoteKind
 from clients.notes import (
     MAX_DOCUMENT_BYTES,
     MAX_UPLOAD_BODY_BYTES,
+    DocumentNotStored,
     DocumentSizeLimitHandler,
     document_delete,
     document_upload,
@@ -67,6 +69,8 @@ from sales.profile_selectors import (
 )
 from vouchers.models import LedgerKind
 from vouchers.profile_selectors import client_voucher_timeline
+
+logger = logging.getLogger(__name__)
 
 HISTORY_KINDS = [
     ("", "Everything"),
@@ -400,23 +404,38 @@ def _document_add(
         return notes_response(request, client, document_error=TOO_LARGE, status=413)
     if not form.is_valid():
         return notes_response(request, client, document_form=form)
-    document = document_upload(
-        client=client,
-        prepared=form.cleaned_data["file"],
-        kind=form.cleaned_data["kind"],
-        title=form.cleaned_data["title"],
-        by=request.user,
-    )
+    try:
+        document = document_upload(
+            client=client,
+            prepared=form.cleaned_data["file"],
+            kind=form.cleaned_data["kind"],
+            title=form.cleaned_data["title"],
+            by=request.user,
+        )
+    except DocumentNotStored as error:
+        return notes_response(
+            request, client, document_form=form, document_error=str(error), status=503
+        )
     return _after_change(request, client, f"“{document}” attached.")
 
 
 @role_required(Role.STAFF)
-def document_download(request: BusinessRequest, pk: int, document_pk: int) -> FileResponse:
+def document_download(request: BusinessRequest, pk: int, document_pk: int) -> HttpResponse:
     """The only way to a document's bytes: a member of its business, as a download."""
     client = profile_client(request, pk)
     document: ClientDocument = get_object_or_404(client.documents, pk=document_pk)
+    try:
+        stream = document.file.open("rb")
+    except Exception:  # the file store is down or slow (S3, disk): say so, never a 500
+        logger.exception("Document %s could not be read from storage", document.pk)
+        messages.error(
+            request,
+            f"“{document}” can't be downloaded right now: the document store did not answer. "
+            "Try again in a minute.",
+        )
+        return redirect(tab_url(request, client, "notes"))
     response = FileResponse(
-        document.file.open("rb"),
+        stream,
         as_attachment=True,
         filename=download_name(document),
         content_type=document.content_type,

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import router, transaction
 from django.utils import timezone
 from import_export import fields, resources, widgets
 
@@ -117,6 +117,11 @@ class ClientResource(resources.ModelResource):
             self._sources[key] = source.pk
         return self._sources[key]
 
+    def after_import(self, dataset: Any, result: Any, **kwargs: Any) -> None:
+        # ModelResource resets the id sequence here, for files that carry ids. Ours never
+        # set an id (the database assigns them), and only the sequence's owner may reset it.
+        return
+
     def validate_instance(self, instance: Client, import_validation_errors: Any = None,
                           validate_unique: bool = True) -> None:  # fmt: skip
         if import_validation_errors:
@@ -124,7 +129,8 @@ class ClientResource(resources.ModelResource):
 
     def save_instance(self, instance: Client, is_create: bool, row: Any, **kwargs: Any) -> None:
         prepared = self._rows.pop(id(instance), None)
-        with transaction.atomic():
+        # The platform admin writes through the platform connection: stay on it.
+        with transaction.atomic(using=router.db_for_write(Client)):
             instance.save()  # refreshes the derived search columns
             if prepared is None:
                 return

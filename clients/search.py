@@ -70,6 +70,7 @@ class Terms:
 
     @classmethod
     def parse(cls, term: str, country: str) -> Terms:
+        term = term.replace("\x00", " ")  # PostgreSQL text cannot hold NUL: no name has one
         return cls(tuple(fold(term).split()), phone_query_digits(term, country))
 
     def q(self) -> Q:

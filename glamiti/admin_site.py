@@ -4,11 +4,13 @@ from functools import wraps
 from django.contrib import admin
 from django.contrib.admin.apps import AdminConfig
 from django.http import HttpRequest, HttpResponse
-from django_scopes import scopes_disabled
+
+from glamiti.rls import platform_access
 
 
 class PlatformAdminSite(admin.AdminSite):
-    """The Django admin is for platform admins and works across tenants, explicitly."""
+    """The Django admin is for platform admins and works across tenants, explicitly: through
+    the platform connection, whose role bypasses row-level security."""
 
     site_header = "Glamiti platform admin"
     site_title = "Glamiti admin"
@@ -19,7 +21,7 @@ class PlatformAdminSite(admin.AdminSite):
 
         @wraps(inner)
         def across_tenants(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-            with scopes_disabled():
+            with platform_access():
                 response = inner(request, *args, **kwargs)
                 if hasattr(response, "render") and not getattr(response, "is_rendered", True):
                     response.render()

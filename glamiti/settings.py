@@ -5,9 +5,11 @@ Defaults are safe for production (DEBUG off, no hosts allowed, secure cookies);
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -67,6 +69,8 @@ INSTALLED_APPS = [
     "django_htmx",
     "template_partials",
     "import_export",
+    "axes",
+    "csp",
     "glamiti",
     "clients",
     "appointments",
@@ -83,8 +87,11 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "glamiti.security.StripeAwareCSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "glamiti.tenancy.TenantMiddleware",
+    # Last, as django-axes requires: it turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "glamiti.urls"
@@ -111,17 +118,35 @@ TEMPLATES = [
     },
 ]
 
-DATABASES = {
-    "default": dj_database_url.parse(
-        env_str("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
-        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60),
-        conn_health_checks=True,
+
+def _database(url: str) -> dict:
+    return dj_database_url.parse(
+        url, conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60), conn_health_checks=True
     )
-}
+
+
+# On PostgreSQL three roles share one database (see README, "Database roles"):
+# DATABASE_URL — the application: neither superuser nor BYPASSRLS, owns no table, so
+#   row-level security decides what it sees (nothing outside `tenant_context`);
+# DATABASE_OWNER_URL — owns the tables; `migrate` connects with it (default: DATABASE_URL);
+# DATABASE_ADMIN_URL — BYPASSRLS, used only by the platform admin and platform lookups through
+#   the "platform" alias (default: DATABASE_URL, for a single-role development database).
+DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}")
+DATABASES = {"default": _database(DATABASE_URL)}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["platform"] = _database(env_str("DATABASE_ADMIN_URL", "") or DATABASE_URL)
+    DATABASES["platform"]["TEST"] = {"MIRROR": "default"}  # the same database, another role
+    if env_str("DATABASE_OWNER_URL", ""):
+        DATABASES["owner"] = _database(env_str("DATABASE_OWNER_URL"))
+DATABASE_ROUTERS = ["glamiti.rls.PlatformRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "glamiti.User"
-AUTHENTICATION_BACKENDS = ["glamiti.auth.UsernameOrEmailBackend"]
+# AxesStandaloneBackend first: it refuses a locked-out identity before any password check.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "glamiti.auth.UsernameOrEmailBackend",
+]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -146,6 +171,8 @@ STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "var" / "media")))
 STORAGE_BACKEND = env_str("STORAGE_BACKEND", "local")
 if STORAGE_BACKEND == "s3":
+    from botocore.config import Config  # only here: local storage needn't load botocore
+
     _default_storage = {
         "BACKEND": "storages.backends.s3.S3Storage",
         "OPTIONS": {
@@ -155,6 +182,16 @@ if STORAGE_BACKEND == "s3":
             "default_acl": "private",
             "querystring_auth": True,
             "file_overwrite": False,
+            # Give up within seconds (botocore's defaults wait 60 s, up to 5 times): a store
+            # that is down or hangs becomes an error the user sees, not a stuck request.
+            "client_config": Config(
+                connect_timeout=env_int("AWS_S3_CONNECT_TIMEOUT", 3),
+                read_timeout=env_int("AWS_S3_READ_TIMEOUT", 3),
+                retries={
+                    "mode": "standard",
+                    "total_max_attempts": env_int("AWS_S3_MAX_ATTEMPTS", 2),
+                },
+            ),
         },
     }
 elif STORAGE_BACKEND == "local":
@@ -193,17 +230,71 @@ STRIPE_WEBHOOK_SECRET = env_str("STRIPE_WEBHOOK_SECRET", "")
 STRIPE_API_BASE = env_str("STRIPE_API_BASE", "https://api.stripe.com")
 STRIPE_JS_URL = env_str("STRIPE_JS_URL", "https://js.stripe.com/v3/")
 STRIPE_MAX_NETWORK_RETRIES = env_int("STRIPE_MAX_NETWORK_RETRIES", 2)
+# Worst case a request waits (retries + 1) × read timeout on a Stripe that accepts and never
+# answers: keep the web server's worker timeout above it (README: gunicorn --timeout 90).
+STRIPE_READ_TIMEOUT = env_int("STRIPE_READ_TIMEOUT", 20)
 
+# HTTPS and headers. Production sets SECURE_SSL_REDIRECT=1 and SECURE_HSTS_SECONDS=31536000
+# (README, "Security settings for production"); `manage.py check --deploy --fail-level
+# WARNING` passes then (tests/security/test_deploy_check.py).
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
 CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", not DEBUG)
 SESSION_COOKIE_HTTPONLY = True
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
+# A load balancer may probe the health check over plain HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+# Asking to be on browsers' preload list is a commitment: opt in explicitly.
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 if env_bool("BEHIND_TLS_PROXY", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Reverse proxies in front of the app that append the client's address to X-Forwarded-For
+# (0: none, use the socket's address). Login throttling counts failures per address.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+
+# Content-Security-Policy (django-csp). Scripts come only from our static files and Stripe:
+# no inline <script>, no on…= handlers, no eval (htmx's allowEval is off in base.html).
+# glamiti.security.StripeAwareCSPMiddleware adds the origin of STRIPE_JS_URL to script-src,
+# frame-src and connect-src. Styles: stylesheets only from us (htmx's indicator styles are in
+# glamiti.css), but style="" attributes are allowed: templates use them for per-row values
+# (colours, calendar positions, bar widths). Browsers without style-src-elem/-attr (CSP 3)
+# fall back to style-src.
+STRIPE_HOSTS = ["https://js.stripe.com", "https://*.js.stripe.com"]
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, *STRIPE_HOSTS],
+        "frame-src": [*STRIPE_HOSTS, "https://hooks.stripe.com"],
+        "connect-src": [SELF, "https://api.stripe.com"],
+        "img-src": [SELF, "https://*.stripe.com"],
+        "style-src": [SELF, UNSAFE_INLINE],
+        "style-src-elem": [SELF],
+        "style-src-attr": [UNSAFE_INLINE],
+        "font-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
+
+# Login throttling (django-axes, glamiti/auth.py): failures are counted per identity (as
+# typed, case-insensitive) and IP address together; after AXES_FAILURE_LIMIT of them that
+# pair is locked out for the cool-off, then may try again. A success resets the count.
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+# The cool-off runs from the lockout: more attempts while locked out don't extend it.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_USERNAME_CALLABLE = "glamiti.auth.login_identity"
+AXES_CLIENT_IP_CALLABLE = "glamiti.auth.client_ip"
+AXES_LOCKOUT_CALLABLE = "glamiti.auth.lockout_response"
 
 LOGGING = {
     "version": 1,

@@ -9,17 +9,20 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import wraps
 from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import Resolver404, resolve
 from django.utils import timezone
 from django_scopes import scope
 
 from glamiti.models import Business, Membership
+from glamiti.rls import set_tenant_setting
 
 if TYPE_CHECKING:
     from django_htmx.middleware import HtmxDetails
@@ -39,17 +42,52 @@ class BusinessRequest(HttpRequest):
     user: User
 
 
+class TenantSwitchError(RuntimeError):
+    """Raised when code tries to enter another business while one is active."""
+
+
+_active_business: ContextVar[int | None] = ContextVar("glamiti_active_business", default=None)
+
+
 @contextmanager
 def tenant_context(business: Business) -> Iterator[Business]:
-    """Activate `business` as the tenant: the django-scopes scope and its time zone.
+    """Activate `business` as the tenant: a transaction, the database's row-level security
+    setting, the django-scopes scope and the business's time zone.
 
-    The request middleware, management commands and background jobs all enter a tenant
-    through here, so this is the one place that decides what "being inside a tenant" means.
+    The request middleware, management commands, background jobs and webhooks all enter a
+    tenant through here, so this is the one place that decides what "being inside a tenant"
+    means. `app.business_id` is set transaction-locally and cleared on the way out (or
+    restored by the rollback on an error), so it never outlives the block, even when the
+    block runs inside a longer transaction. Entering another business while one is active is
+    refused; entering the same one again is a no-op.
     """
     if not isinstance(business, Business) or business.pk is None:
         raise ValueError("tenant_context needs a saved Business.")
-    with scope(business=business), timezone.override(business.time_zone):
+    active = _active_business.get()
+    if active is not None:
+        if active != business.pk:
+            raise TenantSwitchError(
+                f"Business {active} is active; business {business.pk} cannot be entered here."
+            )
         yield business
+        return
+    token = _active_business.set(business.pk)
+    connection = transaction.get_connection()
+    inside_a_transaction = connection.in_atomic_block
+    try:
+        with transaction.atomic():
+            set_tenant_setting(business.pk)
+            with scope(business=business), timezone.override(business.time_zone):
+                yield business
+            # Our own transaction's end clears it; a longer one's would not.
+            if inside_a_transaction and not connection.needs_rollback:
+                set_tenant_setting(None)
+    finally:
+        _active_business.reset(token)
+
+
+def active_business_id() -> int | None:
+    return _active_business.get()
 
 
 class TenantMiddleware:
@@ -80,6 +118,12 @@ class TenantMiddleware:
             if hasattr(response, "render") and not getattr(response, "is_rendered", True):
                 response.render()
         return response
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> None:
+        # Django turns a view's exception into a response before it reaches __call__: undo
+        # whatever the view wrote, as if the exception had left the tenant's transaction.
+        if getattr(request, "business", None) is not None and active_business_id() is not None:
+            transaction.set_rollback(True)
 
     def process_view(
         self, request: HttpRequest, view_func: Callable, view_args: tuple, view_kwargs: dict

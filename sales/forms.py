@@ -410,9 +410,13 @@ class CheckoutForms:
         self.appointment = appointment
         initial, items, tips = self._initial(appointment)
         # "Check out" from a client's profile: that client, if they are one of ours.
-        from_profile = appointment is None and client_id and client_id.isdigit()
-        if from_profile and business.clients.active().filter(pk=int(client_id)).exists():
-            initial["client"] = int(client_id)
+        if appointment is None and client_id:
+            try:
+                pk = int(client_id)
+            except ValueError:  # an edited link: no client, as for a walk-in
+                pk = None
+            if pk is not None and business.clients.active().filter(pk=pk).exists():
+                initial["client"] = pk
         kwargs = {"form_kwargs": {"catalog": catalog}}
         self.form = CheckoutForm(data, business=business, initial=initial)
         self.items = ItemFormSet(data, prefix="items", initial=items, **kwargs)

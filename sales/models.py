@@ -303,12 +303,17 @@ class FeedbackLink(TenantModel):
 
     business = business_key()
     sale = models.OneToOneField(Sale, on_delete=models.CASCADE, related_name="feedback_link")
-    token = models.CharField(max_length=64, unique=True, default=new_feedback_token)
+    token = models.CharField(max_length=64, default=new_feedback_token)
     expires_at = models.DateTimeField()
     used_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = tenant_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["business", "token"], name="feedbacklink_unique_token")
+        ]
 
     def __str__(self) -> str:
         return f"Feedback link for {self.sale}"
@@ -359,13 +364,18 @@ class StripeCustomer(TenantModel):
     client = models.OneToOneField(
         "clients.Client", on_delete=models.CASCADE, related_name="stripe_customer"
     )
-    stripe_customer_id = models.CharField(max_length=255, unique=True)
+    stripe_customer_id = models.CharField(max_length=255)
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = tenant_manager()
 
     class Meta:
         indexes = [models.Index(fields=["business", "client"], name="stripecustomer_client_idx")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["business", "stripe_customer_id"], name="stripecustomer_unique_id"
+            )
+        ]
 
     def __str__(self) -> str:
         return self.stripe_customer_id

@@ -26,7 +26,7 @@ from django.conf import settings
 logger = logging.getLogger("glamiti.stripe")
 
 CONNECT_TIMEOUT = 5  # seconds to reach Stripe
-READ_TIMEOUT = 30  # seconds for Stripe to answer (a charge may wait on the card's bank)
+READ_TIMEOUT = 20  # seconds for Stripe to answer (a charge may wait on the card's bank)
 WEBHOOK_TOLERANCE = 300  # seconds: older signed events are refused as replays
 DEFAULT_JS_URL = "https://js.stripe.com/v3/"
 
@@ -115,13 +115,15 @@ def js_url() -> str:
 
 
 @functools.lru_cache(maxsize=4)
-def _client_for(secret_key: str, api_base: str, retries: int) -> stripe.StripeClient:
+def _client_for(
+    secret_key: str, api_base: str, retries: int, read_timeout: float
+) -> stripe.StripeClient:
     return stripe.StripeClient(
         secret_key,
         base_addresses={"api": api_base},
         # Retries resend the same idempotency key, so they can't create twice.
         max_network_retries=retries,
-        http_client=stripe.RequestsClient(timeout=(CONNECT_TIMEOUT, READ_TIMEOUT)),
+        http_client=stripe.RequestsClient(timeout=(CONNECT_TIMEOUT, read_timeout)),
     )
 
 
@@ -133,7 +135,8 @@ def _client() -> stripe.StripeClient:
             kind="not_configured",
         )
     retries = int(getattr(settings, "STRIPE_MAX_NETWORK_RETRIES", 2))
-    return _client_for(settings.STRIPE_SECRET_KEY, settings.STRIPE_API_BASE, retries)
+    read_timeout = float(getattr(settings, "STRIPE_READ_TIMEOUT", READ_TIMEOUT))
+    return _client_for(settings.STRIPE_SECRET_KEY, settings.STRIPE_API_BASE, retries, read_timeout)
 
 
 # --- Money -----------------------------------------------------------------------------------

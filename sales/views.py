@@ -62,10 +62,12 @@ def _sale_with_key(business: Business, key: str | None) -> Sale | None:
 def _appointment(request: BusinessRequest, pk: str | None) -> Appointment | None:
     if not pk:
         return None
-    if not str(pk).isdigit():
-        raise Http404("No such appointment.")
+    try:
+        number = int(str(pk))  # "²" is a digit to isdigit() but not to int()
+    except ValueError:
+        raise Http404("No such appointment.") from None
     appointments = request.business.appointments.select_related("client", "team_member")
-    return get_object_or_404(appointments.prefetch_related("services"), pk=pk)
+    return get_object_or_404(appointments.prefetch_related("services"), pk=number)
 
 
 def _card_options(request: BusinessRequest) -> HttpResponse:

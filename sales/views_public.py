@@ -7,6 +7,7 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 
+from glamiti.models import Business
 from glamiti.tenancy import tenant_context
 from sales.forms import FeedbackForm
 from sales.models import FeedbackLink, ItemKind
@@ -21,18 +22,15 @@ from sales.services import (
 @never_cache
 @csrf_protect
 def feedback_form(request: HttpRequest, salon: str, token: str) -> HttpResponse:
-    # No tenant is active yet: the token is what names the business. This is the one lookup
-    # across tenants in sales; the slug must then match, and everything after runs inside
-    # that business's scope.
-    link = (
-        FeedbackLink.objects.with_scopes_disabled()
-        .select_related("business", "sale")
-        .filter(token=token)
-        .first()
-    )
-    if link is None or link.business.slug != salon:
+    # No tenant is active yet: the slug names the business (a platform row), and the token is
+    # then looked up inside that business only — row-level security allows nothing else.
+    business = Business.objects.filter(slug=salon).first()
+    if business is None:
         raise Http404("No such feedback link.")
-    with tenant_context(link.business):
+    with tenant_context(business):
+        link = FeedbackLink.objects.select_related("business", "sale").filter(token=token).first()
+        if link is None:
+            raise Http404("No such feedback link.")
         response = _feedback_page(request, link)
     response["X-Robots-Tag"] = "noindex, nofollow"  # a private page, even if a link leaks
     return response

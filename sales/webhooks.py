@@ -17,8 +17,9 @@ from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
-from django_scopes import scopes_disabled
 
+from glamiti.models import Business
+from glamiti.rls import platform_access
 from glamiti.tenancy import tenant_context
 from sales import cards, stripe_api
 from sales.models import (
@@ -59,8 +60,8 @@ def event_process(event: Event) -> str:
     if handler is None:
         return "ignored: not an event we use"
     obj = (event.get("data") or {}).get("object") or {}
-    customer = _customer(event, obj)
-    business = customer.business if customer is not None else _card_business(obj)
+    customer_id = _customer_id(event, obj)
+    business = _business_of(customer_id, obj)
     with transaction.atomic():
         try:
             with transaction.atomic():
@@ -78,6 +79,13 @@ def event_process(event: Event) -> str:
             outcome = "ignored: no client of ours"
         else:
             with tenant_context(business):
+                customer = (
+                    StripeCustomer.objects.select_related("business", "client")
+                    .filter(stripe_customer_id=customer_id)
+                    .first()
+                    if customer_id
+                    else None
+                )
                 try:
                     outcome = handler(obj, customer, event)
                 except cards.CardError as error:
@@ -99,29 +107,29 @@ def _customer_id(event: Event, obj: dict[str, Any]) -> str:
     return customer if isinstance(customer, str) else ""
 
 
-def _customer(event: Event, obj: dict[str, Any]) -> StripeCustomer | None:
-    customer_id = _customer_id(event, obj)
-    if not customer_id:
-        return None
-    # Before the business is known there is no scope to query in: this lookup finds it.
-    with scopes_disabled():
-        return (
-            StripeCustomer.objects.select_related("business", "client")
-            .filter(stripe_customer_id=customer_id)
-            .first()
-        )
+def _business_of(customer_id: str, obj: dict[str, Any]) -> Business | None:
+    """Which business an event is about, from its customer or (for a detached card, which no
+    longer names one) its payment method.
 
-
-def _card_business(obj: dict[str, Any]):
-    """The business of a payment method we know, for events that don't name a customer."""
-    if obj.get("object") != "payment_method" or not obj.get("id"):
-        return None
-    with scopes_disabled():
-        card = SavedCard.objects.select_related("business").filter(
-            stripe_payment_method_id=obj["id"]
-        )
-        found = card.first()
-    return found.business if found is not None else None
+    Before the business is known no tenant can be entered, so this one lookup runs on the
+    platform connection, and returns only the business: everything else is read again
+    inside the tenant, under row-level security.
+    """
+    with platform_access():
+        business_id = None
+        if customer_id:
+            business_id = (
+                StripeCustomer.objects.filter(stripe_customer_id=customer_id)
+                .values_list("business_id", flat=True)
+                .first()
+            )
+        if business_id is None and obj.get("object") == "payment_method" and obj.get("id"):
+            business_id = (
+                SavedCard.objects.filter(stripe_payment_method_id=obj["id"])
+                .values_list("business_id", flat=True)
+                .first()
+            )
+    return Business.objects.filter(pk=business_id).first() if business_id else None
 
 
 # --- Handlers (run inside the business's tenant scope) ---------------------------------------

@@ -24,7 +24,8 @@ from pathlib import Path
 import pytest
 from django.apps import apps
 from django.db import models
-from django_scopes import scopes_disabled
+
+from tests.rls import all_tenants
 
 LAUNCHER = Path(__file__).parent / "stripe" / "localstripe_server.py"
 SECRET_KEY = "sk_test_glamiti"
@@ -65,7 +66,7 @@ TEXT_FIELDS = (models.CharField, models.TextField, models.JSONField)
 def card_numbers_in_database() -> list[str]:
     """Every text column of every table of our apps, scanned for card numbers."""
     found = []
-    with scopes_disabled():
+    with all_tenants():
         for model in apps.get_models():
             if model._meta.app_label not in OUR_APPS:
                 continue

@@ -1,4 +1,4 @@
-"""Factories for services and appointments (create them inside scopes_disabled())."""
+"""Factories for services and appointments (create them inside all_tenants())."""
 
 import datetime
 from decimal import Decimal

@@ -1,7 +1,7 @@
 """A client's history, written straight to the tables with the exact numbers a test wants
 (totals, dates, statuses), for checking the profile's counters against hand-computed sums.
 
-Call inside `scopes_disabled()` or `tenant_context()`.
+Call inside `all_tenants()` or `tenant_context()`.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Products, and sales made through the checkout service (so totals, tips and links are
-what the app itself would write). Call inside `scopes_disabled()` or `tenant_context()`."""
+what the app itself would write). Call inside `all_tenants()` or `tenant_context()`."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Vouchers for tests, made through the services so that the ledger always explains the
-balance. Call inside `scopes_disabled()` or `tenant_context(business)`."""
+balance. Call inside `all_tenants()` or `tenant_context(business)`."""
 
 from __future__ import annotations
 

@@ -29,7 +29,7 @@ MIN_CODE_FRAGMENT = 3
 def _search(vouchers: QuerySet[Voucher], term: str) -> QuerySet[Voucher]:
     """Vouchers whose code contains `term` (any case, dashes and spaces ignored), or whose
     purchaser or recipient has every word of `term` in their name or e-mail."""
-    term = term.strip()
+    term = term.replace("\x00", " ").strip()  # PostgreSQL text cannot hold NUL
     if not term:
         return vouchers
     condition = Q()

@@ -88,6 +88,23 @@
     empty.forEach(function (key) { params.delete ? params.delete(key) : delete params[key]; });
   });
 
+  // Our Content-Security-Policy refuses inline handlers (onfocus=...) and eval (htmx trigger
+  // filters such as change[...]): these data attributes do their work instead.
+  // <input data-select-on-focus>: focusing the field selects its text, ready to copy.
+  document.addEventListener("focusin", function (event) {
+    var field = event.target;
+    if (field.matches && field.matches("input[data-select-on-focus]")) field.select();
+  });
+  // A change of a [data-filter-change] control sends "filter-change" to its form, whose
+  // hx-trigger listens for it. (A `from:` listener would be lost when the control is swapped
+  // out of band, as the voucher status chips are.)
+  document.addEventListener("change", function (event) {
+    var control = event.target;
+    if (control.matches && control.matches("[data-filter-change]") && control.form) {
+      control.form.dispatchEvent(new CustomEvent("filter-change", { bubbles: true }));
+    }
+  });
+
   // A picker's "new client" button marks the picker that should receive the new client.
   document.addEventListener("htmx:beforeRequest", function (event) {
     var picker = event.target.closest && event.target.closest("[data-client-picker]");

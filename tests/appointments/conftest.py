@@ -9,13 +9,13 @@ import pytest
 from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
-from django_scopes import scopes_disabled
 
 from appointments.models import Service
 from clients.models import Client
 from glamiti.models import Business, TeamMember
 from tests.factories import ClientFactory, TeamMemberFactory
 from tests.factories_appointments import ServiceFactory
+from tests.rls import all_tenants
 
 LONDON = zoneinfo.ZoneInfo("Europe/London")
 
@@ -36,7 +36,7 @@ class Salon:
 
 @pytest.fixture
 def salon(world) -> Salon:
-    with scopes_disabled():
+    with all_tenants():
         business = world.business
         return Salon(
             business=business,

@@ -7,7 +7,6 @@ from decimal import Decimal
 import pytest
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from django_scopes import scopes_disabled
 
 from appointments import services
 from appointments.models import Appointment, AppointmentService, AppointmentStatus
@@ -16,6 +15,7 @@ from glamiti.tenancy import tenant_context
 from tests.appointments.conftest import at, postgres_only
 from tests.factories import ClientFactory, TeamMemberFactory
 from tests.factories_appointments import AppointmentFactory, ServiceFactory
+from tests.rls import all_tenants
 
 pytestmark = pytest.mark.django_db
 
@@ -40,7 +40,7 @@ def refused(salon, **kwargs) -> BookingError:
 
 
 def appointment_count(salon) -> int:
-    with scopes_disabled():
+    with all_tenants():
         return Appointment.objects.filter(business=salon.business).count()
 
 
@@ -58,7 +58,7 @@ def test_booking_ends_after_the_sum_of_the_services(salon, world):
 
 def test_booking_snapshots_each_service_in_order(salon):
     appointment = book(salon, chosen=[salon.colour, salon.cut])
-    with scopes_disabled():
+    with all_tenants():
         salon.colour.price = Decimal("99.00")
         salon.colour.name = "Colour (new)"
         salon.colour.save()
@@ -82,7 +82,7 @@ def test_naive_start_is_a_programming_error(salon):
 
 
 def test_blocked_client_is_refused_with_the_reason(salon):
-    with scopes_disabled():
+    with all_tenants():
         salon.client.is_blocked = True
         salon.client.blocked_reason = "Three no-shows in a row"
         salon.client.save()
@@ -93,13 +93,13 @@ def test_blocked_client_is_refused_with_the_reason(salon):
 
 
 def test_archived_client_is_refused(salon):
-    with scopes_disabled():
+    with all_tenants():
         salon.client.archive()
     assert refused(salon).message == "Amelia Smith is archived. Restore them before booking."
 
 
 def test_inactive_team_member_is_refused(salon):
-    with scopes_disabled():
+    with all_tenants():
         salon.priya.is_active = False
         salon.priya.save()
     error = refused(salon)
@@ -108,7 +108,7 @@ def test_inactive_team_member_is_refused(salon):
 
 
 def test_inactive_service_is_refused(salon):
-    with scopes_disabled():
+    with all_tenants():
         salon.colour.is_active = False
         salon.colour.save()
     error = refused(salon, chosen=[salon.cut, salon.colour])
@@ -121,7 +121,7 @@ def test_no_service_is_refused(salon):
 
 
 def test_objects_of_another_business_are_refused(salon, world):
-    with scopes_disabled():
+    with all_tenants():
         their_client = ClientFactory(business=world.other_business)
         their_member = TeamMemberFactory(business=world.other_business)
         their_service = ServiceFactory(business=world.other_business)
@@ -136,7 +136,7 @@ def test_objects_of_another_business_are_refused(salon, world):
 
 def test_overlapping_booking_is_refused_with_a_clear_message(salon):
     book(salon, start=at(1, 10))  # 10:00–10:45
-    with scopes_disabled():
+    with all_tenants():
         other = ClientFactory(business=salon.business, first_name="Zoe", last_name="Hall")
     error = refused(salon, start=at(1, 10, 30), client=other)
     assert error.message == (
@@ -167,7 +167,7 @@ def test_another_team_member_may_take_the_same_time(salon):
 
 @pytest.mark.parametrize("status", [AppointmentStatus.CANCELED, AppointmentStatus.NO_SHOW])
 def test_canceled_and_missed_appointments_free_the_time(salon, status):
-    with scopes_disabled():
+    with all_tenants():
         AppointmentFactory(
             business=salon.business,
             client=salon.client,
@@ -180,7 +180,7 @@ def test_canceled_and_missed_appointments_free_the_time(salon, status):
 
 
 def test_a_completed_appointment_still_holds_its_time(salon):
-    with scopes_disabled():
+    with all_tenants():
         AppointmentFactory(
             business=salon.business,
             team_member=salon.priya,
@@ -192,7 +192,7 @@ def test_a_completed_appointment_still_holds_its_time(salon):
 
 
 def _insert(salon, start, end, status=AppointmentStatus.BOOKED, member=None):
-    with scopes_disabled(), transaction.atomic():
+    with all_tenants(), transaction.atomic():
         return Appointment.objects.create(
             business=salon.business,
             client=salon.client,
@@ -226,7 +226,7 @@ def test_the_database_allows_back_to_back_canceled_and_other_members(salon):
 def test_the_database_refuses_a_canceled_appointment_coming_back_over_another(salon):
     canceled = _insert(salon, at(1, 10), at(1, 11), status=AppointmentStatus.CANCELED)
     _insert(salon, at(1, 10), at(1, 11))
-    with scopes_disabled(), pytest.raises(IntegrityError), transaction.atomic():
+    with all_tenants(), pytest.raises(IntegrityError), transaction.atomic():
         Appointment.objects.filter(pk=canceled.pk).update(status=AppointmentStatus.BOOKED)
 
 
@@ -257,7 +257,7 @@ def test_reschedule_keeps_the_length_and_may_change_team_member(salon, world):
         at(2, 15, 30),
         salon.sam,
     )
-    with scopes_disabled():
+    with all_tenants():
         stored = Appointment.objects.get(pk=appointment.pk)
     assert (stored.start_at, stored.end_at, stored.team_member_id) == (
         at(2, 14),
@@ -272,7 +272,7 @@ def test_reschedule_into_a_taken_slot_is_refused(salon, world):
     with tenant_context(salon.business), pytest.raises(BookingError) as error:
         services.appointment_reschedule(appointment=appointment, start_at=at(1, 14, 30), by=None)
     assert error.value.message.startswith("Priya Shah is already booked from 14:00 to 14:45")
-    with scopes_disabled():
+    with all_tenants():
         assert Appointment.objects.get(pk=appointment.pk).start_at == at(1, 10)
 
 
@@ -287,7 +287,7 @@ def test_reschedule_may_overlap_its_own_old_time(salon):
 
 def test_reschedule_to_an_inactive_team_member_is_refused(salon):
     appointment = book(salon, start=at(1, 10))
-    with scopes_disabled():
+    with all_tenants():
         salon.sam.is_active = False
         salon.sam.save()
     with tenant_context(salon.business), pytest.raises(BookingError, match="no longer takes"):
@@ -298,7 +298,7 @@ def test_reschedule_to_an_inactive_team_member_is_refused(salon):
 
 def test_clash_on_another_day_names_the_day(salon):
     # A late booking that runs past midnight clashes with an early one the next day.
-    with scopes_disabled():
+    with all_tenants():
         long = ServiceFactory(business=salon.business, name="Marathon", duration_minutes=600)
     book(salon, start=at(2, 0, 30))  # 00:30–01:15 on day 2
     error = refused(salon, start=at(1, 20), chosen=[long])  # 20:00 day 1 → 06:00 day 2

@@ -6,12 +6,12 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
-from django_scopes import scopes_disabled
 
 from appointments.models import AppointmentStatus
 from tests.appointments.conftest import LONDON, at, url
 from tests.factories import ClientFactory, TeamMemberFactory
 from tests.factories_appointments import AppointmentFactory, AppointmentServiceFactory
+from tests.rls import all_tenants
 
 pytestmark = pytest.mark.django_db
 
@@ -24,7 +24,7 @@ def day_url(salon, day: datetime.date) -> str:
 
 def fill_day(salon, day_offset: int, count: int) -> None:
     """`count` half-hour appointments with two services each, spread over three members."""
-    with scopes_disabled():
+    with all_tenants():
         members = [salon.priya, salon.sam, TeamMemberFactory(business=salon.business)]
         for i in range(count):
             start = at(day_offset, 8) + datetime.timedelta(minutes=30 * (i // 3))
@@ -60,7 +60,7 @@ def test_calendar_costs_the_same_queries_for_5_or_60_appointments(
 
 
 def test_calendar_shows_a_column_per_active_team_member_and_the_day(as_staff, salon):
-    with scopes_disabled():
+    with all_tenants():
         TeamMemberFactory(business=salon.business, name="Gone Person", is_active=False)
     response = as_staff.get(url(salon.business, "calendar"))
     body = response.content.decode()
@@ -73,7 +73,7 @@ def test_calendar_shows_a_column_per_active_team_member_and_the_day(as_staff, sa
 
 
 def test_an_inactive_team_member_with_appointments_keeps_a_column(as_staff, salon):
-    with scopes_disabled():
+    with all_tenants():
         gone = TeamMemberFactory(business=salon.business, name="Gone Person", is_active=False)
         AppointmentFactory(
             business=salon.business, team_member=gone, start_at=at(1, 10), end_at=at(1, 11)
@@ -84,7 +84,7 @@ def test_an_inactive_team_member_with_appointments_keeps_a_column(as_staff, salo
 
 
 def test_blocks_show_time_client_alert_services_and_status(as_staff, salon):
-    with scopes_disabled():
+    with all_tenants():
         salon.client.alert = "Allergic to PPD"
         salon.client.save()
         booked = AppointmentFactory(
@@ -116,7 +116,7 @@ def test_blocks_show_time_client_alert_services_and_status(as_staff, salon):
 
 
 def test_canceled_appointments_are_listed_not_drawn(as_staff, salon):
-    with scopes_disabled():
+    with all_tenants():
         AppointmentFactory(
             business=salon.business,
             client=salon.client,
@@ -133,7 +133,7 @@ def test_canceled_appointments_are_listed_not_drawn(as_staff, salon):
 
 
 def test_the_grid_grows_to_fit_early_and_late_appointments(as_staff, salon):
-    with scopes_disabled():
+    with all_tenants():
         AppointmentFactory(
             business=salon.business,
             team_member=salon.priya,
@@ -181,7 +181,7 @@ def test_a_bad_date_shows_today_with_a_message(as_staff, salon, bad):
 
 
 def test_another_business_appointments_never_show(as_staff, salon, world):
-    with scopes_disabled():
+    with all_tenants():
         AppointmentFactory(
             business=world.other_business,
             client=ClientFactory(business=world.other_business, first_name="Secretive"),

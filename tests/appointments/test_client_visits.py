@@ -1,7 +1,6 @@
 """The client's last visit and next appointment follow their appointments."""
 
 import pytest
-from django_scopes import scopes_disabled
 
 from appointments import services
 from appointments.models import AppointmentStatus
@@ -11,17 +10,18 @@ from glamiti.tenancy import tenant_context
 from tests.appointments.conftest import at
 from tests.factories import ClientFactory
 from tests.factories_appointments import AppointmentFactory
+from tests.rls import all_tenants
 
 pytestmark = pytest.mark.django_db
 
 
 def reload(client: Client) -> Client:
-    with scopes_disabled():
+    with all_tenants():
         return Client.objects.get(pk=client.pk)
 
 
 def appointment(salon, client, start, status=AppointmentStatus.BOOKED, member=None):
-    with scopes_disabled():
+    with all_tenants():
         return AppointmentFactory(
             business=salon.business,
             client=client,
@@ -43,7 +43,7 @@ def test_refresh_uses_completed_for_last_visit_and_booked_future_for_next(
     appointment(salon, client, at(3, 10), AppointmentStatus.CANCELED)
     appointment(salon, client, at(9, 10), AppointmentStatus.BOOKED, member=salon.sam)
     appointment(salon, client, at(7, 10), AppointmentStatus.BOOKED)
-    with scopes_disabled():
+    with all_tenants():
         appointment(salon, ClientFactory(business=salon.business), at(4, 10))  # someone else
     with tenant_context(salon.business), django_assert_num_queries(2):  # read + one update
         services.refresh_client_visits(client)
@@ -53,7 +53,7 @@ def test_refresh_uses_completed_for_last_visit_and_booked_future_for_next(
 
 
 def test_refresh_clears_dates_with_nothing_behind_them(salon, django_assert_num_queries):
-    with scopes_disabled():
+    with all_tenants():
         Client.objects.filter(pk=salon.client.pk).update(
             last_visit_at=at(-3, 10), next_appointment_at=at(3, 10)
         )
@@ -68,7 +68,7 @@ def test_refresh_clears_dates_with_nothing_behind_them(salon, django_assert_num_
 
 def test_refresh_does_not_overwrite_other_fields_from_a_stale_copy(salon):
     stale = reload(salon.client)
-    with scopes_disabled():
+    with all_tenants():
         Client.objects.filter(pk=salon.client.pk).update(email="new@example.com")
     appointment(salon, stale, at(2, 10))
     with tenant_context(salon.business):
@@ -113,7 +113,7 @@ def test_every_service_keeps_the_dates_right(salon, world):
 
 
 def test_merge_and_undo_move_the_dates_with_the_appointments(salon, world):
-    with scopes_disabled():
+    with all_tenants():
         kept = ClientFactory(business=salon.business)
         merged = ClientFactory(business=salon.business)
     appointment(salon, merged, at(-3, 10), AppointmentStatus.COMPLETED)

@@ -1,17 +1,17 @@
 import pytest
-from django_scopes import scopes_disabled
 
 from appointments.demo import seed_appointments
 from appointments.models import AppointmentStatus
 from glamiti.tenancy import tenant_context
 from tests.factories import ClientFactory, TeamMemberFactory
+from tests.rls import all_tenants
 
 pytestmark = pytest.mark.django_db
 
 
 def test_demo_appointments_are_booked_through_the_rules_and_only_once(world):
     business = world.business
-    with scopes_disabled():
+    with all_tenants():
         TeamMemberFactory.create_batch(2, business=business)
         ClientFactory.create_batch(10, business=business)
     with tenant_context(business):

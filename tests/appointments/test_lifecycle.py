@@ -3,7 +3,6 @@
 import datetime
 
 import pytest
-from django_scopes import scopes_disabled
 
 from appointments import services
 from appointments.models import Appointment, AppointmentStatus
@@ -11,6 +10,7 @@ from appointments.services import BookingError
 from glamiti.tenancy import tenant_context
 from tests.appointments.conftest import at
 from tests.factories_appointments import AppointmentFactory
+from tests.rls import all_tenants
 
 pytestmark = pytest.mark.django_db
 
@@ -20,7 +20,7 @@ CANCELED, NO_SHOW = AppointmentStatus.CANCELED, AppointmentStatus.NO_SHOW
 
 def make(salon, status=BOOKED, start=None, **fields) -> Appointment:
     start = start or at(-1, 10)
-    with scopes_disabled():
+    with all_tenants():
         return AppointmentFactory(
             business=salon.business,
             client=salon.client,
@@ -33,7 +33,7 @@ def make(salon, status=BOOKED, start=None, **fields) -> Appointment:
 
 
 def reload(appointment: Appointment) -> Appointment:
-    with scopes_disabled():
+    with all_tenants():
         return Appointment.objects.get(pk=appointment.pk)
 
 

@@ -2,11 +2,11 @@
 reaches another business's appointment or service."""
 
 import pytest
-from django_scopes import scopes_disabled
 
 from appointments.models import Appointment, AppointmentStatus
 from tests.appointments.conftest import at, url
 from tests.factories_appointments import AppointmentFactory, ServiceFactory
+from tests.rls import all_tenants
 
 pytestmark = pytest.mark.django_db
 
@@ -17,7 +17,7 @@ SERVICE_PAGES = ["services", "service-create"]
 
 @pytest.fixture
 def appointment(salon) -> Appointment:
-    with scopes_disabled():
+    with all_tenants():
         return AppointmentFactory(
             business=salon.business,
             client=salon.client,
@@ -43,7 +43,7 @@ def test_outsider_gets_404_on_every_url(as_outsider, salon, appointment):
     for address in every_url(salon, appointment):
         assert as_outsider.get(address).status_code == 404, address
         assert as_outsider.post(address, {"reason": "x"}).status_code == 404, address
-    with scopes_disabled():
+    with all_tenants():
         assert Appointment.objects.get(pk=appointment.pk).status == AppointmentStatus.BOOKED
 
 
@@ -72,7 +72,7 @@ def test_staff_cannot_manage_services(as_staff, salon):
         assert as_staff.get(address).status_code == 403, address
         data = {"name": "Hack", "duration_minutes": 30, "price": "0"}
         assert as_staff.post(address, data).status_code == 403, address
-    with scopes_disabled():
+    with all_tenants():
         assert not salon.business.services.filter(name="Hack").exists()
 
 
@@ -84,7 +84,7 @@ def test_managers_and_owners_manage_services(request, salon, role_client):
 
 
 def test_another_business_appointment_is_404_through_our_urls(as_owner, salon, world):
-    with scopes_disabled():
+    with all_tenants():
         theirs = AppointmentFactory(
             business=world.other_business, start_at=at(-1, 10), end_at=at(-1, 11)
         )
@@ -93,12 +93,12 @@ def test_another_business_appointment_is_404_through_our_urls(as_owner, salon, w
     for name in APPOINTMENT_POSTS:
         response = as_owner.post(url(salon.business, name, pk=theirs.pk), {"reason": "x"})
         assert response.status_code == 404
-    with scopes_disabled():
+    with all_tenants():
         assert Appointment.objects.get(pk=theirs.pk).status == AppointmentStatus.BOOKED
 
 
 def test_another_business_urls_are_404_for_us(as_owner, salon, world):
-    with scopes_disabled():
+    with all_tenants():
         theirs = AppointmentFactory(
             business=world.other_business, start_at=at(-1, 10), end_at=at(-1, 11)
         )
@@ -107,7 +107,7 @@ def test_another_business_urls_are_404_for_us(as_owner, salon, world):
 
 
 def test_another_business_service_is_404_and_cannot_be_booked(as_owner, salon, world):
-    with scopes_disabled():
+    with all_tenants():
         their_service = ServiceFactory(business=world.other_business)
     address = url(salon.business, "service-edit", pk=their_service.pk)
     assert as_owner.get(address).status_code == 404
@@ -120,5 +120,5 @@ def test_another_business_service_is_404_and_cannot_be_booked(as_owner, salon, w
     }
     response = as_owner.post(url(salon.business, "book"), data)
     assert response.status_code == 200
-    with scopes_disabled():
+    with all_tenants():
         assert not Appointment.objects.filter(business=salon.business).exists()

@@ -4,11 +4,11 @@ import datetime
 from decimal import Decimal
 
 import pytest
-from django_scopes import scopes_disabled
 
 from appointments.models import Appointment, AppointmentStatus, Service
 from tests.appointments.conftest import at, url
 from tests.factories_appointments import AppointmentFactory, AppointmentServiceFactory
+from tests.rls import all_tenants
 
 pytestmark = pytest.mark.django_db
 
@@ -29,13 +29,13 @@ def booking_data(salon, start=None, **overrides) -> dict:
 
 
 def appointments(salon) -> list[Appointment]:
-    with scopes_disabled():
+    with all_tenants():
         return list(Appointment.objects.filter(business=salon.business))
 
 
 def make(salon, start=None, status=AppointmentStatus.BOOKED, member=None) -> Appointment:
     start = start or at(-1, 10)
-    with scopes_disabled():
+    with all_tenants():
         appointment = AppointmentFactory(
             business=salon.business,
             client=salon.client,
@@ -49,7 +49,7 @@ def make(salon, start=None, status=AppointmentStatus.BOOKED, member=None) -> App
 
 
 def reload(appointment: Appointment) -> Appointment:
-    with scopes_disabled():
+    with all_tenants():
         return Appointment.objects.get(pk=appointment.pk)
 
 
@@ -104,7 +104,7 @@ def test_booking_from_the_dialog_redirects_the_page(as_staff, salon):
 
 def test_double_booking_is_explained_in_the_form_and_nothing_is_lost(as_staff, salon):
     as_staff.post(url(salon.business, "book"), booking_data(salon))  # 10:00–12:15
-    with scopes_disabled():
+    with all_tenants():
         other = type(salon.client).objects.create(
             business=salon.business, first_name="Zoe", last_name="Hall"
         )
@@ -120,7 +120,7 @@ def test_double_booking_is_explained_in_the_form_and_nothing_is_lost(as_staff, s
 
 
 def test_blocked_client_is_explained_next_to_the_client(as_staff, salon):
-    with scopes_disabled():
+    with all_tenants():
         salon.client.is_blocked = True
         salon.client.blocked_reason = "Unpaid bill"
         salon.client.save()
@@ -150,7 +150,7 @@ def test_a_time_skipped_by_the_clocks_is_refused(as_staff, salon):
 
 
 def test_an_inactive_service_cannot_be_chosen(as_staff, salon):
-    with scopes_disabled():
+    with all_tenants():
         Service.objects.filter(pk=salon.colour.pk).update(is_active=False)
     body = as_staff.post(url(salon.business, "book"), booking_data(salon)).content.decode()
     assert "no longer offered" in body
@@ -280,7 +280,7 @@ def test_manager_lists_and_adds_services(as_manager, salon):
         url(salon.business, "service-create"), {**data, "price": "32", "is_active": "on"}
     )
     assert response.status_code == 302
-    with scopes_disabled():
+    with all_tenants():
         added = Service.objects.get(business=salon.business, name="Gel manicure")
     assert (added.price, added.duration_minutes, added.is_active) == (Decimal("32"), 45, True)
 
@@ -290,7 +290,7 @@ def test_manager_edits_a_service(as_manager, salon):
     data["is_active"] = "on"
     response = as_manager.post(url(salon.business, "service-edit", pk=salon.cut.pk), data)
     assert response.status_code == 302
-    with scopes_disabled():
+    with all_tenants():
         salon.cut.refresh_from_db()
     assert (salon.cut.duration_minutes, salon.cut.price, salon.cut.is_active) == (
         50,

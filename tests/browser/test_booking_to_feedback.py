@@ -5,7 +5,6 @@ from decimal import Decimal
 
 import pytest
 from django.utils import timezone
-from django_scopes import scopes_disabled
 from playwright.sync_api import expect
 
 from appointments.models import Appointment
@@ -15,11 +14,12 @@ from tests.factories import PASSWORD, BusinessFactory, MembershipFactory, TeamMe
 from tests.factories_appointments import ServiceFactory
 from tests.factories_sales import ProductFactory
 from tests.factories_vouchers import make_voucher
+from tests.rls import all_tenants
 
 
 @pytest.fixture
 def salon(transactional_db, page):
-    with scopes_disabled():
+    with all_tenants():
         business = BusinessFactory(name="Flow Salon", slug="flow-salon", country="GB")
         priya = TeamMemberFactory(business=business, name="Priya Shah")
         sam = TeamMemberFactory(business=business, name="Sam Taylor")

@@ -6,7 +6,6 @@ import re
 from decimal import Decimal as D
 
 import pytest
-from django_scopes import scopes_disabled
 from playwright.sync_api import expect
 
 from glamiti.models import Role
@@ -19,13 +18,14 @@ from tests.conftest_stripe import (  # noqa: F401 (fixtures)
 )
 from tests.factories import PASSWORD, BusinessFactory, ClientFactory, MembershipFactory
 from tests.factories_sales import ProductFactory
+from tests.rls import all_tenants
 
 TEST_CARD = "4242424242424242"  # Stripe's test Visa
 
 
 @pytest.fixture
 def salon(transactional_db, page, stripe_settings):  # noqa: F811 (a fixture)
-    with scopes_disabled():
+    with all_tenants():
         business = BusinessFactory(name="Card Salon", slug="card-salon", country="GB")
         client = ClientFactory(business=business, first_name="Imogen", last_name="Hartley")
         ProductFactory(business=business, name="Argan oil", price=D("18.00"))
@@ -87,7 +87,7 @@ def test_add_a_card_and_pay_a_checkout_with_it(
     expect(page.get_by_role("heading", name=re.compile(r"Sale #\d+"))).to_contain_text("Paid")
     screenshot("receipt")
 
-    with scopes_disabled():
+    with all_tenants():
         card = SavedCard.objects.get(client=client)
         charge = CardCharge.objects.get()
         sale = charge.sale

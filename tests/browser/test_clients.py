@@ -1,17 +1,17 @@
 import re
 
 import pytest
-from django_scopes import scopes_disabled
 from playwright.sync_api import expect
 
 from glamiti.models import Role
 from tests.factories import PASSWORD, BusinessFactory, ClientFactory, MembershipFactory
+from tests.rls import all_tenants
 
 
 @pytest.fixture
 def front_desk(transactional_db, page):
     """A salon with a few clients, and its receptionist logged in."""
-    with scopes_disabled():
+    with all_tenants():
         business = BusinessFactory(name="Browser Salon", slug="browser-salon", country="GB")
         ClientFactory.create_batch(5, business=business)
         staff = MembershipFactory(business=business, role=Role.STAFF).user

@@ -17,12 +17,12 @@ from pathlib import Path
 
 import pytest
 from django.db import connection
-from django_scopes import scopes_disabled
 from playwright.sync_api import expect
 
 from glamiti.models import Role
 from tests.factories import PASSWORD, BusinessFactory, ClientFactory, MembershipFactory
 from tests.factories_imports import FRESHA_HEADERS, fresha_row, xlsx_bytes
+from tests.rls import all_tenants
 
 ROOT = Path(__file__).resolve().parents[2]
 ROWS = 1500
@@ -74,7 +74,7 @@ def worker(settings):
 
 @pytest.fixture
 def owner_page(transactional_db, page):
-    with scopes_disabled():
+    with all_tenants():
         business = BusinessFactory(name="Import Salon", slug="import-salon", country="GB")
         ClientFactory(business=business, first_name="Already", email="anna1@example.com")
         owner = MembershipFactory(business=business, role=Role.OWNER).user
@@ -157,7 +157,7 @@ def test_import_an_xlsx_watch_it_and_undo_it(page, owner_page, worker, tmp_path,
     expect(page).to_have_url(re.compile(r"/clients/\?tag=\d+$"))
     expect(page.locator("#results")).to_contain_text("Anna10 Smith")
     expect(page.locator("#results")).not_to_contain_text("Already")
-    with scopes_disabled():
+    with all_tenants():
         assert business.clients.count() == ROWS - 1
     page.go_back()
 
@@ -165,5 +165,5 @@ def test_import_an_xlsx_watch_it_and_undo_it(page, owner_page, worker, tmp_path,
     page.get_by_role("button", name="Undo the import").click()
     expect(page.get_by_text("This import was undone")).to_be_visible(timeout=60_000)
     screenshot("undone")
-    with scopes_disabled():
+    with all_tenants():
         assert list(business.clients.values_list("first_name", flat=True)) == ["Already"]

@@ -6,7 +6,6 @@ import re
 
 import pytest
 from django.utils import timezone
-from django_scopes import scopes_disabled
 from playwright.sync_api import expect
 
 from appointments.models import AppointmentStatus
@@ -28,6 +27,7 @@ from tests.factories_profile import (
     make_sale,
     make_voucher,
 )
+from tests.rls import all_tenants
 
 TABS = ["History", "Appointments", "Sales", "Notes", "Feedback", "Tips", "Cards", "Vouchers"]
 HEADINGS = {"History": "Timeline", "Cards": "Saved cards"}
@@ -99,7 +99,7 @@ def demo_client(business):
 
 @pytest.fixture
 def profile(transactional_db, page):
-    with scopes_disabled():
+    with all_tenants():
         business = BusinessFactory(name="Browser Salon", slug="browser-salon", country="GB")
         client = demo_client(business)
         staff = MembershipFactory(business=business, role=Role.STAFF).user

@@ -1,10 +1,10 @@
 import pytest
 from django.urls import reverse
-from django_scopes import scopes_disabled
 
 from clients.models import Client, ConsentSource, Tag
 from glamiti.tenancy import tenant_context
 from tests.factories import ClientFactory
+from tests.rls import all_tenants
 
 pytestmark = pytest.mark.django_db
 
@@ -67,12 +67,12 @@ def test_bad_input_is_explained_next_to_the_field_and_kept(
     assert message in response.content.decode()
     assert response.context["form"].errors[field]
     assert b'value="Keepme"' in response.content  # nothing typed is lost
-    with scopes_disabled():
+    with all_tenants():
         assert not Client.objects.exists()
 
 
 def test_duplicate_email_or_phone_warns_before_saving(as_staff, world):
-    with scopes_disabled():
+    with all_tenants():
         existing = ClientFactory(
             business=world.business, email="fam@example.com", mobile_phone="+447911123456"
         )
@@ -82,7 +82,7 @@ def test_duplicate_email_or_phone_warns_before_saving(as_staff, world):
     assert b"already exists" in response.content
     assert existing.get_absolute_url().encode() in response.content
     assert b"Save anyway" in response.content
-    with scopes_disabled():
+    with all_tenants():
         assert Client.objects.filter(business=world.business).count() == 1
 
     saved = as_staff.post(
@@ -94,7 +94,7 @@ def test_duplicate_email_or_phone_warns_before_saving(as_staff, world):
 
 
 def test_edit_does_not_warn_about_the_client_itself(as_staff, world):
-    with scopes_disabled():
+    with all_tenants():
         client = ClientFactory(business=world.business, email="me@example.com")
     url = reverse("clients:edit", kwargs={"business": world.business.slug, "pk": client.pk})
     response = as_staff.post(url, valid(first_name="Renamed", email="me@example.com"))
@@ -119,7 +119,7 @@ def test_consent_records_when_and_how(as_staff, world):
 
 
 def test_tags_existing_and_new(as_staff, world):
-    with scopes_disabled():
+    with all_tenants():
         vip = Tag.objects.create(business=world.business, name="VIP")
         foreign = Tag.objects.create(business=world.other_business, name="Theirs")
     as_staff.post(create_url(world), valid(tags=[vip.pk], new_tags="Colour, vip , Balayage"))

@@ -1,16 +1,16 @@
 import pytest
 from django.urls import reverse
-from django_scopes import scopes_disabled
 
 from clients.models import Client
 from tests.factories import ClientFactory
+from tests.rls import all_tenants
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def client_obj(world):
-    with scopes_disabled():
+    with all_tenants():
         return ClientFactory(business=world.business, first_name="Ava", last_name="Moss")
 
 
@@ -46,7 +46,7 @@ def test_owner_deletes_after_confirming(as_owner, world, client_obj):
     assert wrong.status_code == 200 and b"not the client number" in wrong.content
     done = as_owner.post(url(world, "delete", client_obj), {"confirm_name": str(client_obj.pk)})
     assert done.status_code == 302
-    with scopes_disabled():
+    with all_tenants():
         assert not Client.objects.filter(pk=client_obj.pk).exists()
 
 
@@ -56,7 +56,7 @@ def test_only_owners_delete(world, client_obj, role, as_manager, as_staff):
     assert http.get(url(world, "delete", client_obj)).status_code == 403
     response = http.post(url(world, "delete", client_obj), {"confirm_name": str(client_obj.pk)})
     assert response.status_code == 403
-    with scopes_disabled():
+    with all_tenants():
         assert Client.objects.filter(pk=client_obj.pk).exists()
 
 
@@ -93,7 +93,7 @@ def test_outsider_gets_404_on_every_client_url(
 
 
 def test_a_client_of_another_business_is_404_through_our_url(as_owner, world):
-    with scopes_disabled():
+    with all_tenants():
         theirs = ClientFactory(business=world.other_business)
     for name in ["detail", "edit", "delete", "photo"]:
         target = reverse(
@@ -105,7 +105,7 @@ def test_a_client_of_another_business_is_404_through_our_url(as_owner, world):
 
 
 def test_export_is_csv_with_formulas_neutralised(as_manager, world):
-    with scopes_disabled():
+    with all_tenants():
         ClientFactory(business=world.business, first_name="=HYPERLINK(1)", last_name="Evil")
         ClientFactory(business=world.business, first_name="Zoë", mobile_phone="+447911123456")
         ClientFactory(business=world.other_business, first_name="Foreign")

@@ -3,10 +3,10 @@ import datetime
 import pytest
 from django.urls import reverse
 from django.utils import timezone
-from django_scopes import scopes_disabled
 
 from clients.models import ClientTag, Tag
 from tests.factories import ClientFactory
+from tests.rls import all_tenants
 
 pytestmark = pytest.mark.django_db
 
@@ -26,7 +26,7 @@ def test_empty_list_says_so(as_staff, world):
 
 
 def test_list_shows_only_this_business_active_clients(as_staff, world):
-    with scopes_disabled():
+    with all_tenants():
         ClientFactory(business=world.business, first_name="Amelia", last_name="Stone")
         ClientFactory(business=world.business, first_name="Gone", archived_at=timezone.now())
         ClientFactory(business=world.other_business, first_name="Stranger")
@@ -39,7 +39,7 @@ def test_list_shows_only_this_business_active_clients(as_staff, world):
     "typed", ["07911 123456", "+44 7911 123456", "0044-7911-123456", "123456", "3456", "(0)7911"]
 )
 def test_phone_digits_in_any_format_find_the_client(as_staff, world, typed):
-    with scopes_disabled():
+    with all_tenants():
         ClientFactory(
             business=world.business,
             first_name="Phoebe",
@@ -57,7 +57,7 @@ def test_phone_digits_in_any_format_find_the_client(as_staff, world, typed):
 
 
 def test_search_by_name_and_email_fragments(as_staff, world):
-    with scopes_disabled():
+    with all_tenants():
         ClientFactory(
             business=world.business, first_name="José", last_name="Núñez", email="jn@salon.example"
         )
@@ -71,7 +71,7 @@ def test_search_by_name_and_email_fragments(as_staff, world):
 
 
 def test_htmx_search_returns_only_the_results(as_staff, world):
-    with scopes_disabled():
+    with all_tenants():
         ClientFactory(business=world.business, first_name="Harper")
     response = as_staff.get(list_url(world, "?q=harp"), headers={"HX-Request": "true"})
     assert b"Harper" in response.content
@@ -87,7 +87,7 @@ def test_htmx_search_returns_only_the_results(as_staff, world):
 def test_filters(as_staff, world):
     now = timezone.now()
     today = timezone.localdate()
-    with scopes_disabled():
+    with all_tenants():
         vip = Tag.objects.create(business=world.business, name="VIP")
         tagged = ClientFactory(business=world.business, first_name="Tagged", last_name="A")
         ClientTag.objects.create(business=world.business, client=tagged, tag=vip)
@@ -151,7 +151,7 @@ def test_filters(as_staff, world):
 
 def test_sorting(as_staff, world):
     now = timezone.now()
-    with scopes_disabled():
+    with all_tenants():
         ClientFactory(business=world.business, first_name="Zed", last_name="Adams", total_spend=10)
         ClientFactory(
             business=world.business,
@@ -171,7 +171,7 @@ def test_sorting(as_staff, world):
 def test_list_page_has_a_fixed_number_of_queries(
     as_staff, world, size, django_assert_max_num_queries
 ):
-    with scopes_disabled():
+    with all_tenants():
         tag = Tag.objects.create(business=world.business, name="Regular")
         for client in ClientFactory.create_batch(size, business=world.business):
             ClientTag.objects.create(business=world.business, client=client, tag=tag)
@@ -186,7 +186,7 @@ def test_list_page_has_a_fixed_number_of_queries(
 
 
 def test_pagination_and_capped_count(as_staff, world, settings):
-    with scopes_disabled():
+    with all_tenants():
         ClientFactory.create_batch(60, business=world.business)
     first = as_staff.get(list_url(world))
     assert b"Page 1 of 2" in first.content

@@ -5,7 +5,6 @@ from django.template.loader import render_to_string
 from django.test import RequestFactory
 from django.urls import reverse
 from django.utils import timezone
-from django_scopes import scopes_disabled
 
 from clients.merge import (
     MergeError,
@@ -18,22 +17,23 @@ from clients.merge import (
 from clients.models import Client, ClientMerge, ClientTag, ReferralSource
 from glamiti.tenancy import tenant_context
 from tests.factories import ClientFactory, ClientTagFactory, TagFactory
+from tests.rls import all_tenants
 
 pytestmark = pytest.mark.django_db
 
 
 def make(business, **fields) -> Client:
-    with scopes_disabled():
+    with all_tenants():
         return ClientFactory(business=business, **fields)
 
 
 def reload(client: Client) -> Client:
-    with scopes_disabled():
+    with all_tenants():
         return Client.objects.get(pk=client.pk)
 
 
 def tag_names(client: Client) -> set[str]:
-    with scopes_disabled():
+    with all_tenants():
         return set(client.tags.values_list("name", flat=True))
 
 
@@ -126,7 +126,7 @@ def test_finder_pages_through_groups(world):
 
 
 def test_finder_shows_the_first_members_of_a_big_group(world):
-    with scopes_disabled():
+    with all_tenants():
         ClientFactory.create_batch(13, business=world.business, other_phone="+447700900123")
     (group,) = duplicates_page(world.business).groups
     assert (group.size, len(group.members), group.more) == (13, 10, 3)
@@ -134,7 +134,7 @@ def test_finder_shows_the_first_members_of_a_big_group(world):
 
 @pytest.mark.parametrize("groups", [1, 15])
 def test_finder_uses_a_fixed_number_of_queries(world, groups, django_assert_max_num_queries):
-    with scopes_disabled():
+    with all_tenants():
         for n in range(groups):
             ClientFactory.create_batch(2, business=world.business, email=f"twin{n}@example.com")
             ClientFactory.create_batch(
@@ -149,7 +149,7 @@ def test_finder_uses_a_fixed_number_of_queries(world, groups, django_assert_max_
 def test_duplicates_page_uses_a_fixed_number_of_queries(
     as_manager, world, groups, django_assert_max_num_queries
 ):
-    with scopes_disabled():
+    with all_tenants():
         for n in range(groups):
             ClientFactory.create_batch(2, business=world.business, email=f"twin{n}@example.com")
     with django_assert_max_num_queries(13):
@@ -185,7 +185,7 @@ def test_duplicates_page_past_the_end_says_so(as_owner, world):
 
 
 def test_merge_fills_empty_fields_and_keeps_existing_ones(world):
-    with scopes_disabled():
+    with all_tenants():
         source = ReferralSource.objects.create(business=world.business, name="Instagram")
     kept = make(world.business, first_name="Ann", last_name="Lee", email="ann@example.com")
     merged = make(
@@ -255,7 +255,7 @@ def test_merge_blocks_the_kept_client_if_the_merged_one_was_blocked(world):
 
 def test_merge_moves_tags_without_duplicating_them(world):
     kept, merged = make(world.business), make(world.business)
-    with scopes_disabled():
+    with all_tenants():
         vip = TagFactory(business=world.business, name="VIP")
         colour = TagFactory(business=world.business, name="Colour")
         ClientTagFactory(client=kept, tag=vip)
@@ -263,7 +263,7 @@ def test_merge_moves_tags_without_duplicating_them(world):
         moving = ClientTagFactory(client=merged, tag=colour)
     record = merge(world, kept, merged)
     assert tag_names(kept) == {"VIP", "Colour"}
-    with scopes_disabled():
+    with all_tenants():
         assert ClientTag.objects.filter(client=kept).count() == 2
     assert tag_names(merged) == {"VIP"}  # the clashing row stays behind
     assert record.moved == {"clients.ClientTag.client": [moving.pk]}
@@ -307,7 +307,7 @@ def test_merge_refuses_what_cannot_be_merged(world, problem):
     }[problem]
     with pytest.raises(MergeError):
         merge(world, kept, merged)
-    with scopes_disabled():
+    with all_tenants():
         assert not ClientMerge.objects.exists()
 
 
@@ -325,7 +325,7 @@ def test_undo_restores_everything_the_merge_changed(world):
     kept = make(world.business, email="ann@example.com", birth_day=1, birth_month=2)
     merged = make(world.business, email="", mobile_phone="+447700900123", birth_year=1990)
     friend = make(world.business, referred_by=merged)
-    with scopes_disabled():
+    with all_tenants():
         vip = TagFactory(business=world.business, name="VIP")
         colour = TagFactory(business=world.business, name="Colour")
         ClientTagFactory(client=kept, tag=vip)
@@ -344,7 +344,7 @@ def test_undo_restores_everything_the_merge_changed(world):
 
 
 def reload_merge(record: ClientMerge) -> ClientMerge:
-    with scopes_disabled():
+    with all_tenants():
         return ClientMerge.objects.get(pk=record.pk)
 
 
@@ -353,7 +353,7 @@ def test_undo_keeps_edits_made_since_the_merge(world):
     merged = make(world.business, mobile_phone="+447700900123", alert="Latex allergy")
     friend = make(world.business, referred_by=merged)
     record = merge(world, kept, merged)
-    with scopes_disabled():
+    with all_tenants():
         Client.objects.filter(pk=kept.pk).update(alert="Latex and nut allergy")
         Client.objects.filter(pk=friend.pk).update(referred_by=None)
     undo(world, record)
@@ -373,7 +373,7 @@ def test_undo_keeps_a_consent_answer_given_since_the_merge_whole(world):
         sms_marketing_source="form",
     )
     record = merge(world, kept, merged)
-    with scopes_disabled():
+    with all_tenants():
         # The client withdrew consent at the desk: same source, new answer and time.
         Client.objects.filter(pk=kept.pk).update(
             sms_marketing=False, sms_marketing_at=timezone.now()
@@ -393,7 +393,7 @@ def test_undo_unblocks_only_if_the_block_is_as_the_merge_left_it(world):
     kept_again = make(world.business)
     merged_again = make(world.business, is_blocked=True, blocked_reason="No-shows")
     record = merge(world, kept_again, merged_again)
-    with scopes_disabled():
+    with all_tenants():
         Client.objects.filter(pk=kept_again.pk).update(blocked_reason="Abusive on the phone")
     undo(world, record)
     assert reload(kept_again).is_blocked
@@ -455,7 +455,7 @@ def test_merge_page_shows_both_clients_and_what_will_change(as_manager, world):
 
 def test_merge_preview_counts_what_would_move(world):
     kept, merged = make(world.business), make(world.business)
-    with scopes_disabled():
+    with all_tenants():
         ClientTagFactory(client=merged)
     with tenant_context(world.business):
         preview = merge_preview(kept=kept, merged=merged)
@@ -479,7 +479,7 @@ def test_merge_page_explains_why_a_merge_is_impossible(as_manager, world):
     assert b"Merge into" not in response.content
     response = as_manager.post(merge_url(world, kept, kept), follow=True)
     assert b"merged into themselves" in response.content
-    with scopes_disabled():
+    with all_tenants():
         assert not ClientMerge.objects.exists()
 
 
@@ -538,7 +538,7 @@ def every_merge_url(world) -> list[str]:
 def test_staff_cannot_find_merge_or_undo(as_staff, world, method):
     for address in every_merge_url(world):
         assert getattr(as_staff, method)(address).status_code == 403, address
-    with scopes_disabled():
+    with all_tenants():
         assert ClientMerge.objects.filter(undone_at__isnull=True).count() == 1
 
 
@@ -575,7 +575,7 @@ def render_history(world, kept, can_merge):
 def test_merge_history_describes_each_merge_with_an_undo_button(world):
     kept = make(world.business)
     merged = make(world.business, first_name="Jane", last_name="Doe")
-    with scopes_disabled():
+    with all_tenants():
         Client.objects.filter(pk=merged.pk).update(
             created_at=datetime.datetime(2025, 3, 3, 12, tzinfo=datetime.UTC)
         )

@@ -4,13 +4,13 @@ the capped count, and the fast first page agreeing with the plain queryset."""
 import pytest
 from django.db import connection, transaction
 from django.utils import timezone
-from django_scopes import scopes_disabled
 
 from clients import search
 from clients.models import Client
 from clients.search import NAME_ORDER, apply_search, capped_count, search_page
 from glamiti.tenancy import tenant_context
 from tests.factories import BusinessFactory, ClientFactory
+from tests.rls import all_tenants
 
 pytestmark = pytest.mark.django_db
 
@@ -22,7 +22,7 @@ on_postgresql = pytest.mark.skipif(
 def add(business, first_name, last_name="", **fields) -> Client:
     # No factory e-mail: its sequence number would match digit searches by accident.
     fields.setdefault("email", "")
-    with scopes_disabled():
+    with all_tenants():
         return ClientFactory(
             business=business, first_name=first_name, last_name=last_name, **fields
         )
@@ -182,7 +182,7 @@ def crowd(world, monkeypatch):
         )
     for row in rows:
         row.refresh_derived_fields()
-    with scopes_disabled():
+    with all_tenants():
         Client.objects.bulk_create(rows)
     add(world.other_business, "Anna", "Zimmerman")
     return world.business

@@ -1,12 +1,12 @@
 import pytest
 from django.contrib import admin
 from django.urls import reverse
-from django_scopes import scopes_disabled
 
 from tests.conftest import logged_in
 from tests.factories import ClientFactory, TeamMemberFactory
+from tests.rls import all_tenants, platform_db_mark
 
-pytestmark = pytest.mark.django_db
+pytestmark = platform_db_mark()
 
 REGISTERED = sorted(admin.site._registry, key=lambda m: m._meta.label)
 
@@ -18,7 +18,7 @@ def as_superuser(django_user_model):
 
 @pytest.mark.parametrize("model", REGISTERED, ids=lambda m: m._meta.label)
 def test_platform_admin_lists_every_model_across_tenants(as_superuser, world, model):
-    with scopes_disabled():
+    with all_tenants():
         ClientFactory(business=world.business, first_name="Alpha")
         ClientFactory(business=world.other_business, first_name="Bravo")
         TeamMemberFactory(business=world.business)
@@ -30,7 +30,7 @@ def test_platform_admin_lists_every_model_across_tenants(as_superuser, world, mo
 
 
 def test_platform_admin_edits_a_tenant_row(as_superuser, world):
-    with scopes_disabled():
+    with all_tenants():
         client = ClientFactory(business=world.business)
     url = reverse("admin:clients_client_change", args=[client.pk])
     assert as_superuser.get(url).status_code == 200

@@ -1,5 +1,6 @@
 import pytest
 from django.core import mail
+from django.http import HttpRequest
 from django.urls import reverse
 
 from glamiti.models import Role
@@ -70,7 +71,8 @@ def test_password_reset_sends_a_working_link(client, world):
         form_page.redirect_chain[-1][0], {"new_password1": new, "new_password2": new}
     )
     assert done.status_code == 302
-    assert client.login(username=world.staff.username, password=new)
+    # django-axes (login throttling) needs the request that carries the attempt.
+    assert client.login(request=HttpRequest(), username=world.staff.username, password=new)
 
 
 def test_password_change(client, world):

@@ -1,15 +1,15 @@
 import pytest
 from django.core.management import call_command
-from django_scopes import scopes_disabled
 
 from clients.models import Client
 from glamiti.models import Business, Membership, TeamMember
+from tests.rls import all_tenants
 
 pytestmark = pytest.mark.django_db
 
 
 def snapshot() -> dict:
-    with scopes_disabled():
+    with all_tenants():
         return {
             "businesses": sorted(Business.objects.values_list("slug", flat=True)),
             "memberships": Membership.objects.count(),
@@ -45,7 +45,7 @@ def test_seed_demo_history_has_every_kind_of_record():
     from sales.models import Sale, TipAllocation
     from vouchers.models import Voucher
 
-    with scopes_disabled():
+    with all_tenants():
         statuses = set(Appointment.objects.values_list("status", flat=True))
         assert {"booked", "completed"} <= statuses
         assert Sale.objects.filter(status="completed").exists()

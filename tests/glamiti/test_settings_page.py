@@ -1,8 +1,8 @@
 import pytest
 from django.urls import reverse
-from django_scopes import scopes_disabled
 
 from glamiti.models import Business, TeamMember
+from tests.rls import all_tenants
 
 pytestmark = pytest.mark.django_db
 
@@ -50,7 +50,7 @@ def test_manager_adds_a_team_member(as_manager, world):
     url = reverse("settings:team-create", kwargs={"business": world.business.slug})
     data = {"name": "Priya Shah", "job_title": "Colourist", "color": "#ec4899", "is_active": "on"}
     assert as_manager.post(url, data).status_code == 302
-    with scopes_disabled():
+    with all_tenants():
         member = TeamMember.objects.get(name="Priya Shah")
     assert member.business == world.business
 
@@ -59,5 +59,5 @@ def test_staff_cannot_add_team_members(as_staff, world):
     url = reverse("settings:team-create", kwargs={"business": world.business.slug})
     assert as_staff.get(url).status_code == 403
     assert as_staff.post(url, {"name": "Mallory", "color": "#000000"}).status_code == 403
-    with scopes_disabled():
+    with all_tenants():
         assert not TeamMember.objects.filter(name="Mallory").exists()

@@ -1,12 +1,13 @@
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
-from django_scopes import ScopeError, scopes_disabled
+from django_scopes import ScopeError
 
 from clients.models import Client
 from glamiti.models import TeamMember
 from glamiti.tenancy import tenant_context
 from tests.conftest import logged_in
 from tests.factories import ClientFactory, TeamMemberFactory
+from tests.rls import all_tenants
 
 pytestmark = pytest.mark.django_db
 
@@ -81,7 +82,7 @@ def test_unknown_business_is_404_like_a_foreign_one(as_owner):
 
 
 def test_member_of_a_cannot_open_b_objects_through_a_url(as_owner, world):
-    with scopes_disabled():
+    with all_tenants():
         foreign_client = ClientFactory(business=world.other_business)
         foreign_member = TeamMemberFactory(business=world.other_business)
     slug = world.business.slug
@@ -100,7 +101,7 @@ def test_superuser_who_is_not_a_member_gets_404(world, django_user_model):
 
 
 def test_query_on_a_tenant_model_outside_a_scope_raises(world):
-    with scopes_disabled():
+    with all_tenants():
         ClientFactory(business=world.business)
     with pytest.raises(ScopeError):
         list(Client.objects.all())
@@ -111,7 +112,7 @@ def test_query_on_a_tenant_model_outside_a_scope_raises(world):
 
 
 def test_tenant_context_only_sees_its_own_rows(world):
-    with scopes_disabled():
+    with all_tenants():
         mine = ClientFactory(business=world.business)
         ClientFactory(business=world.other_business)
     with tenant_context(world.business):

@@ -7,9 +7,9 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client as HttpClient
 from django.urls import reverse
-from django_scopes import scopes_disabled
 
 from clients.models import ClientImport
+from tests.rls import all_tenants
 
 IMMEDIATE = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
 
@@ -33,7 +33,7 @@ def upload(http: HttpClient, world, name: str, content: bytes):
 
 
 def latest_import(world) -> ClientImport:
-    with scopes_disabled():
+    with all_tenants():
         return ClientImport.objects.filter(business=world.business).latest("id")
 
 

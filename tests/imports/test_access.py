@@ -2,10 +2,10 @@
 
 import pytest
 from django.urls import reverse
-from django_scopes import scopes_disabled
 
 from tests.factories_imports import csv_bytes
 from tests.imports.conftest import latest_import, run_import, upload
+from tests.rls import all_tenants
 
 CONTENT = csv_bytes(["Name", "Email"], [["Jo Bloggs", "jo@example.com"], ["Al", "al@example.com"]])
 WITH_PK = [
@@ -45,14 +45,14 @@ def test_outsiders_get_404(as_outsider, world, done_import, name, method):
 
 @pytest.mark.parametrize(("name", "method"), WITH_PK)
 def test_another_business_import_is_404_through_our_url(as_owner, world, name, method):
-    with scopes_disabled():
+    with all_tenants():
         world.other_business.country = "GB"
     from django.test import Client as HttpClient
 
     theirs = HttpClient()
     theirs.force_login(world.other_owner)
     theirs.post(url(world.other_business, "import"), {"file": _file()})
-    with scopes_disabled():
+    with all_tenants():
         their_import = world.other_business.clientimports.get()
     target = url(world.business, name, their_import.pk)
     assert getattr(as_owner, method)(target).status_code == 404

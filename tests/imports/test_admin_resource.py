@@ -5,7 +5,6 @@ import pytest
 import tablib
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
-from django_scopes import scopes_disabled
 from import_export.formats.base_formats import DEFAULT_FORMATS
 
 from clients.models import Client
@@ -13,6 +12,7 @@ from clients.resources import ClientResource
 from tests.conftest import logged_in
 from tests.factories import ClientFactory
 from tests.factories_imports import csv_bytes
+from tests.rls import all_tenants, platform_db_mark
 
 HEADERS = ["Business", "Full Name", "Mobile Number", "Email", "Date of Birth", "Accepts Marketing"]
 
@@ -27,7 +27,7 @@ def dataset(world) -> tablib.Dataset:
 
 
 def test_a_row_without_a_name_is_invalid_with_its_reason(world):
-    with scopes_disabled():
+    with all_tenants():
         result = ClientResource(business=world.business).import_data(dataset(world), dry_run=True)
         assert result.has_validation_errors()
         (invalid,) = result.invalid_rows
@@ -37,7 +37,7 @@ def test_a_row_without_a_name_is_invalid_with_its_reason(world):
 def test_the_resource_stamps_the_business_it_was_given(world):
     data = dataset(world)
     del data[1]
-    with scopes_disabled():
+    with all_tenants():
         result = ClientResource(business=world.business).import_data(data, dry_run=False)
         assert result.totals["new"] == 1, [r.errors for r in result.rows]
         client = Client.objects.get()
@@ -51,14 +51,14 @@ def test_the_resource_stamps_the_business_it_was_given(world):
 
 
 def test_the_resource_refuses_to_import_without_a_business(world):
-    with scopes_disabled():
+    with all_tenants():
         result = ClientResource().import_data(dataset(world), dry_run=False)
         assert result.has_errors() or result.has_validation_errors()
         assert not Client.objects.exists()
 
 
 def test_a_glamiti_id_of_another_business_never_updates_its_client(world):
-    with scopes_disabled():
+    with all_tenants():
         theirs = ClientFactory(business=world.other_business, first_name="Theirs")
         data = tablib.Dataset(headers=["Glamiti ID", "First name"])
         data.append([theirs.pk, "Hijacked"])
@@ -71,7 +71,7 @@ def test_a_glamiti_id_of_another_business_never_updates_its_client(world):
 def test_the_resource_exports_the_apps_columns(world):
     from clients import export
 
-    with scopes_disabled():
+    with all_tenants():
         ClientFactory(business=world.business, first_name="=cmd", mobile_phone="+447911123456")
         data = ClientResource().export(Client.objects.all())
     assert list(data.headers) == export.HEADERS
@@ -83,6 +83,7 @@ def as_superuser(django_user_model):
     return logged_in(django_user_model.objects.create_superuser("root", "r@example.com", "pw-1x"))
 
 
+@platform_db_mark()
 def test_platform_admin_imports_into_a_chosen_business(as_superuser, world):
     csv_format = next(i for i, f in enumerate(DEFAULT_FORMATS) if f().get_title() == "csv")
     content = csv_bytes(HEADERS, [list(r) for r in dataset(world)][:1])
@@ -97,6 +98,6 @@ def test_platform_admin_imports_into_a_chosen_business(as_superuser, world):
     assert confirm is not None, response.context["result"].invalid_rows
     response = as_superuser.post(reverse("admin:clients_client_process_import"), confirm.initial)
     assert response.status_code == 302
-    with scopes_disabled():
+    with all_tenants():
         assert world.business.clients.get().first_name == "Jane"
         assert not world.other_business.clients.exists()

@@ -8,11 +8,11 @@ import openpyxl
 import pytest
 from django.urls import reverse
 from django.utils import timezone
-from django_scopes import scopes_disabled
 
 from clients.models import Client, ClientTag, ReferralSource, Tag
 from tests.factories import ClientFactory
 from tests.imports.conftest import import_url, latest_import, mapping_post, upload
+from tests.rls import all_tenants
 
 EVIL = ['=HYPERLINK("http://evil","x")', "+1+1", "-2+3", "@SUM(A1)", "\tTab", "\rCR"]
 FIELDS = [
@@ -30,7 +30,7 @@ def export(http, world, query: str = "") -> bytes:
 
 
 def test_csv_export_neutralises_formula_cells(as_owner, world):
-    with scopes_disabled():
+    with all_tenants():
         for n, evil in enumerate(EVIL):
             ClientFactory(business=world.business, first_name=evil, last_name=f"E{n}")
     rows = list(csv.reader(io.StringIO(export(as_owner, world).decode("utf-8-sig"))))
@@ -39,7 +39,7 @@ def test_csv_export_neutralises_formula_cells(as_owner, world):
 
 
 def test_xlsx_export_stores_formula_like_cells_as_text(as_owner, world):
-    with scopes_disabled():
+    with all_tenants():
         for n, evil in enumerate(EVIL[:4]):
             ClientFactory(business=world.business, first_name=evil, last_name=f"E{n}",
                           mobile_phone="+447911123456")  # fmt: skip
@@ -60,7 +60,7 @@ def test_xlsx_export_stores_formula_like_cells_as_text(as_owner, world):
 
 
 def test_export_follows_the_list_filters(as_owner, world):
-    with scopes_disabled():
+    with all_tenants():
         vip = Tag.objects.create(business=world.business, name="VIP")
         tagged = ClientFactory(business=world.business, first_name="Tagged")
         ClientTag.objects.create(business=world.business, client=tagged, tag=vip)
@@ -98,13 +98,13 @@ def full_client(business) -> Client:
 
 @pytest.mark.parametrize("fmt", ["csv", "xlsx"])
 def test_export_then_import_loses_nothing(as_owner, world, fmt):
-    with scopes_disabled():
+    with all_tenants():
         original = full_client(world.business)
         ClientFactory(business=world.business, first_name="Plain", email="plain@example.com")
         before = {c.email: {f: getattr(c, f) for f in FIELDS} for c in world.business.clients.all()}
         extras = (original.referral_source.name, sorted(t.name for t in original.tags.all()))
     content = export(as_owner, world, "?format=xlsx" if fmt == "xlsx" else "")
-    with scopes_disabled():
+    with all_tenants():
         for client in world.business.clients.all():
             client.delete()
     assert upload(as_owner, world, f"export.{fmt}", content).status_code == 302
@@ -115,7 +115,7 @@ def test_export_then_import_loses_nothing(as_owner, world, fmt):
     as_owner.post(import_url(world, "import-confirm", imp))
     imp.refresh_from_db()
     assert imp.counts["created"] == 2, (imp.status, imp.error, imp.counts)
-    with scopes_disabled():
+    with all_tenants():
         after = {c.email: {f: getattr(c, f) for f in FIELDS} for c in world.business.clients.all()}
         changed = {
             (email, f, before[email][f], after[email][f])
@@ -128,14 +128,14 @@ def test_export_then_import_loses_nothing(as_owner, world, fmt):
 
 
 def test_reimporting_an_edited_export_updates_the_same_clients(as_owner, world):
-    with scopes_disabled():
+    with all_tenants():
         client = ClientFactory(business=world.business, first_name="Ann", email="ann@example.com")
     text = export(as_owner, world).decode("utf-8-sig").replace("Ann,", "Annie,")
     assert upload(as_owner, world, "edited.csv", text.encode()).status_code == 302
     imp = latest_import(world)
     as_owner.post(import_url(world, "import-map", imp), mapping_post(imp, mode="update"))
     as_owner.post(import_url(world, "import-confirm", imp))
-    with scopes_disabled():
+    with all_tenants():
         client.refresh_from_db()
         assert client.first_name == "Annie"
         assert world.business.clients.count() == 1

@@ -10,12 +10,13 @@ from pathlib import Path
 
 import pytest
 from django.db import connection
-from django_scopes import scopes_disabled
 
 from clients import imports
 from clients.models import ClientImport, ClientImportChange, ImportStatus, Tag
+from tests import rls
 from tests.factories_imports import FRESHA_HEADERS, csv_bytes, fresha_row
 from tests.imports.conftest import import_url, run_import
+from tests.rls import all_tenants
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -38,7 +39,7 @@ def test_a_job_that_fails_mid_batch_leaves_no_client_and_can_be_retried(
     assert imp.status == ImportStatus.FAILED
     assert imp.failed_step == "import"
     assert "Nothing was imported" in imp.error and "try again" in imp.error
-    with scopes_disabled():
+    with all_tenants():
         assert not world.business.clients.exists()
         assert not ClientImportChange.objects.exists()
         assert not Tag.objects.filter(business=world.business).exists()
@@ -49,7 +50,7 @@ def test_a_job_that_fails_mid_batch_leaves_no_client_and_can_be_retried(
     as_owner.post(import_url(world, "import-confirm", imp))
     imp.refresh_from_db()
     assert imp.status == ImportStatus.DONE and imp.counts["created"] == 10
-    with scopes_disabled():
+    with all_tenants():
         assert world.business.clients.count() == 10
 
 
@@ -69,7 +70,8 @@ def _worker(settings, database: str) -> subprocess.Popen:
     env = {
         **os.environ,
         "SECRET_KEY": "test-only",
-        "DATABASE_URL": f"postgres://{db['USER'] or 'postgres'}@{db['HOST'] or '127.0.0.1'}:"
+        # The worker is the application: it logs in as the app role, as in production.
+        "DATABASE_URL": f"postgres://{rls.APP_ROLE}@{db['HOST'] or '127.0.0.1'}:"
         f"{db['PORT'] or 5432}/{database}",
         "MEDIA_ROOT": str(settings.MEDIA_ROOT),
         "GLAMITI_IMPORT_BATCH_SIZE": "250",
@@ -119,7 +121,7 @@ def test_a_worker_killed_in_the_middle_leaves_no_client_behind(
             worker.kill()
     # The database rolled the import's transaction back with the dead connection.
     _wait(lambda: imports.job_alive(imp.pk) is False, 20)
-    with scopes_disabled():
+    with all_tenants():
         assert not world.business.clients.exists()
         assert not ClientImportChange.objects.exists()
     imp.refresh_from_db()
@@ -138,7 +140,7 @@ def test_a_worker_killed_in_the_middle_leaves_no_client_behind(
     finally:
         worker.terminate()
         worker.wait(10)
-    with scopes_disabled():
+    with all_tenants():
         assert world.business.clients.count() == 20_000
 
 

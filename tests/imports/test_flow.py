@@ -4,13 +4,13 @@ import csv
 import io
 
 import pytest
-from django_scopes import scopes_disabled
 
 from clients.models import ClientImport, ClientNote, ImportStatus, Tag
 from tests.factories import ClientFactory
 from tests.factories_appointments import AppointmentFactory
 from tests.factories_imports import FRESHA_HEADERS, csv_bytes, fresha_row, xlsx_bytes
 from tests.imports.conftest import import_url, latest_import, mapping_post, run_import, upload
+from tests.rls import all_tenants
 
 
 def fresha_file(rows) -> bytes:
@@ -38,7 +38,7 @@ def test_preview_counts_and_problems_then_nothing_is_written(as_owner, world):
     assert imp.status == ImportStatus.PREVIEWED
     expected = {"rows": 7, "new": 5, "existing": 0, "in_file": 1, "rejected": 1}
     assert {key: imp.counts[key] for key in expected} == expected
-    with scopes_disabled():
+    with all_tenants():
         assert not world.business.clients.exists()
         problems = {(p.row, p.level, p.column) for p in imp.problems.all()}
     # Row numbers as in the spreadsheet: a title row, the header, then row 3 onwards.
@@ -60,7 +60,7 @@ def test_import_writes_normalised_clients_tagged_with_the_import(as_owner, world
     imp = run_import(as_owner, world, "fresha.csv", fresha_file(messy_rows()))
     assert imp.status == ImportStatus.DONE, imp.error
     assert imp.counts["created"] == 5 and imp.counts["skipped"] == 1 and imp.counts["rejected"] == 1
-    with scopes_disabled():
+    with all_tenants():
         clients = {c.first_name: c for c in world.business.clients.all()}
         jane = clients["Jane"]
         assert (jane.last_name, jane.email, jane.mobile_phone) == (
@@ -112,7 +112,7 @@ def test_no_rejected_rows_no_file(as_owner, world):
 
 
 def existing_jane(world):
-    with scopes_disabled():
+    with all_tenants():
         return ClientFactory(
             business=world.business, first_name="Jane", last_name="Old", email="anna1@example.com",
             city="Paris", mobile_phone="",
@@ -123,7 +123,7 @@ def test_duplicates_skipped(as_owner, world):
     jane = existing_jane(world)
     imp = run_import(as_owner, world, "f.csv", fresha_file([fresha_row(1), fresha_row(2)]))
     assert (imp.counts["created"], imp.counts["updated"], imp.counts["skipped"]) == (1, 0, 1)
-    with scopes_disabled():
+    with all_tenants():
         jane.refresh_from_db()
         assert (jane.last_name, jane.city) == ("Old", "Paris")
         assert world.business.clients.count() == 2
@@ -134,7 +134,7 @@ def test_duplicates_update_the_existing_client_with_non_empty_values(as_owner, w
     rows = [fresha_row(1, **{"Post Code": "", "Note": "Likes tea"}), fresha_row(2)]
     imp = run_import(as_owner, world, "f.csv", fresha_file(rows), mode="update")
     assert (imp.counts["created"], imp.counts["updated"]) == (1, 1)
-    with scopes_disabled():
+    with all_tenants():
         jane.refresh_from_db()
         assert (jane.first_name, jane.last_name, jane.city) == ("Anna1", "Smith", "London")
         assert jane.mobile_phone == "+447911100001" and jane.phone_digits == "447911100001"
@@ -148,7 +148,7 @@ def test_duplicates_created_anyway(as_owner, world):
     rows = [fresha_row(1), fresha_row(1), fresha_row(2)]
     imp = run_import(as_owner, world, "f.csv", fresha_file(rows), mode="create")
     assert (imp.counts["created"], imp.counts["skipped"]) == (3, 0)
-    with scopes_disabled():
+    with all_tenants():
         assert world.business.clients.filter(email="anna1@example.com").count() == 3
 
 
@@ -171,7 +171,7 @@ def test_a_second_import_of_the_same_file_with_skip_creates_nothing(as_owner, wo
     second = run_import(as_owner, world, "f.csv", content)
     assert (second.counts["created"], second.counts["skipped"]) == (0, 29)
     assert second.tag is None
-    with scopes_disabled():
+    with all_tenants():
         assert world.business.clients.count() == 29
         assert Tag.objects.filter(business=world.business).count() == 1
 
@@ -181,7 +181,7 @@ def test_undo_removes_created_clients_and_reverts_updates(as_owner, world):
     rows = [fresha_row(n, **{"Note": "Imported note"}) for n in range(1, 6)]
     imp = run_import(as_owner, world, "f.csv", fresha_file(rows), mode="update")
     assert (imp.counts["created"], imp.counts["updated"]) == (4, 1)
-    with scopes_disabled():
+    with all_tenants():
         # Since the import: one new client had an appointment, one got a note by hand,
         # and Jane's city was edited by hand.
         created = list(world.business.clients.exclude(pk=jane.pk).order_by("pk"))
@@ -195,7 +195,7 @@ def test_undo_removes_created_clients_and_reverts_updates(as_owner, world):
     assert response.status_code == 302
     imp.refresh_from_db()
     assert imp.status == ImportStatus.UNDONE, imp.error
-    with scopes_disabled():
+    with all_tenants():
         remaining = set(world.business.clients.values_list("first_name", flat=True))
         jane.refresh_from_db()
         assert (jane.first_name, jane.last_name) == ("Jane", "Old")  # reverted
@@ -217,7 +217,7 @@ def test_undo_of_a_plain_import_leaves_nothing(as_owner, world):
     imp.refresh_from_db()
     assert imp.status == ImportStatus.UNDONE
     assert imp.undo_summary["removed"] == 7
-    with scopes_disabled():
+    with all_tenants():
         assert not world.business.clients.exists()
         assert not Tag.objects.filter(business=world.business).exists()
         assert not world.business.referralsources.exists()
@@ -234,7 +234,7 @@ def test_an_xlsx_import_with_typed_cells(as_owner, world):
     content = xlsx_bytes(["Name", "Mobile", "Date of birth", "Accepts marketing", "Notes"], rows)
     imp = run_import(as_owner, world, "sheet.xlsx", content)
     assert imp.status == ImportStatus.DONE, imp.error
-    with scopes_disabled():
+    with all_tenants():
         client = world.business.clients.get()
         assert (client.first_name, client.last_name, client.mobile_phone) == (
             "Ann",
@@ -249,7 +249,7 @@ def test_the_date_order_is_decided_from_the_whole_column(as_owner, world):
     rows = [[f"Client {n}", f"0{n}/04/1990"] for n in range(1, 8)] + [["Last", "04/25/1990"]]
     imp = run_import(as_owner, world, "us.csv", csv_bytes(["Name", "Birthday"], rows))
     assert imp.options["date_orders"] == {"1": "mdy"}
-    with scopes_disabled():
+    with all_tenants():
         first = world.business.clients.get(first_name="Client", last_name="1")
         assert (first.birth_month, first.birth_day) == (1, 4)
 
@@ -270,7 +270,7 @@ def test_progress_page_polls_and_redirects_when_done(as_owner, world):
     assert 'aria-valuenow="100"' in full and "finished=1" in full  # the full bar, briefly
     response = as_owner.get(url + "?finished=1", HTTP_HX_REQUEST="true")
     assert response["HX-Redirect"].endswith(f"/import/{imp.pk}/result/")
-    with scopes_disabled():
+    with all_tenants():
         ClientImport.objects.filter(pk=imp.pk).update(status="running", rows_done=5, rows_total=10)
     page = as_owner.get(import_url(world, "import-progress", imp)).content.decode()
     assert 'hx-trigger="every 1s"' in page and 'aria-valuenow="50"' in page
@@ -285,7 +285,7 @@ def test_discarding_an_import_removes_its_file(as_owner, world, settings):
     path = imp.file.path
     response = as_owner.post(import_url(world, "import-discard", imp))
     assert response.status_code == 302
-    with scopes_disabled():
+    with all_tenants():
         assert not ClientImport.objects.exists()
     import os
 

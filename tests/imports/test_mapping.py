@@ -1,7 +1,6 @@
 """Column mapping: each vendor's export is recognised, and the owner can change the mapping."""
 
 import pytest
-from django_scopes import scopes_disabled
 
 from clients.imports_fields import detect_vendor, propose_mapping
 from tests.factories import ClientFactory
@@ -17,6 +16,7 @@ from tests.factories_imports import (
     xlsx_bytes,
 )
 from tests.imports.conftest import import_url, latest_import, mapping_post, run_import, upload
+from tests.rls import all_tenants
 
 FRESHA_MAPPING = [
     "external_id", "first_name", "last_name", "full_name", "is_blocked", "blocked_reason",
@@ -72,7 +72,7 @@ def test_square_rows_import(as_owner, world):
            "Leeds", "", "ls1 1aa", "0000-04-03", "Prefers mornings", "subscribed", "Third Party",
            "2019-05-01", "", "3", "£120"]  # fmt: skip
     run_import(as_owner, world, "square.csv", csv_bytes(SQUARE_HEADERS, [row]))
-    with scopes_disabled():
+    with all_tenants():
         client = world.business.clients.get()
         assert (client.first_name, client.email, client.mobile_phone) == (
             "Ana",
@@ -90,11 +90,11 @@ def test_vagaro_rows_import(as_owner, world):
         "Bea", "Khan", "bea@example.com", "", "020 7946 0000", "020 7946 0001", "3 Mill Ln",
         "York", "", "YO1 7HH", "12/25/1985", "F", "01/15/2018", "", "Instagram", "10",
     ]  # fmt: skip
-    with scopes_disabled():
+    with all_tenants():
         world.business.locale = "en-US"
         world.business.save()
     run_import(as_owner, world, "vagaro.csv", csv_bytes(VAGARO_HEADERS, [row]))
-    with scopes_disabled():
+    with all_tenants():
         client = world.business.clients.get()
         assert client.other_phone == "+442079460000"
         assert (client.birth_day, client.birth_month, client.birth_year) == (25, 12, 1985)
@@ -112,7 +112,7 @@ def test_the_owner_changes_the_mapping_and_keeps_other_columns_as_a_note(as_owne
     response = as_owner.post(import_url(world, "import-map", imp), data)
     assert response.status_code == 302
     as_owner.post(import_url(world, "import-confirm", imp))
-    with scopes_disabled():
+    with all_tenants():
         client = world.business.clients.get()
         assert (client.first_name, client.last_name, client.email) == (
             "Jane",
@@ -152,7 +152,7 @@ def test_the_mapping_page_shows_columns_and_examples(as_owner, world):
 
 
 def test_rows_of_a_duplicate_client_are_counted_in_the_preview(as_owner, world):
-    with scopes_disabled():
+    with all_tenants():
         ClientFactory(business=world.business, first_name="Jo", email="jo@example.com")
     content = csv_bytes(["Name", "Email"], [["Jo", "jo@example.com"], ["Al", "al@example.com"]])
     imp = run_import(as_owner, world, "sheet.csv", content, confirm=False)

@@ -1,7 +1,6 @@
 """Uploading: what is refused (and leaves nothing behind), and what is detected."""
 
 import pytest
-from django_scopes import scopes_disabled
 
 from clients.models import ClientImport
 from tests.factories_imports import (
@@ -15,6 +14,7 @@ from tests.factories_imports import (
     zip_bomb_xlsx,
 )
 from tests.imports.conftest import latest_import, upload
+from tests.rls import all_tenants
 
 NAMES = [["Zoë", "Núñez", "zoe@example.com"], ["François", "Dupré", "francois@example.com"]]
 HEADERS = ["First name", "Last name", "Email"]
@@ -47,7 +47,7 @@ def test_refused_files_create_nothing(as_owner, world, settings, name, content, 
     response = upload(as_owner, world, name, content)
     assert response.status_code == 422
     assert message in response.content.decode()
-    with scopes_disabled():
+    with all_tenants():
         assert not ClientImport.objects.exists()
     assert stored_files(settings) == []
 

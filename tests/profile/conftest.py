@@ -5,7 +5,6 @@ from dataclasses import dataclass
 
 import pytest
 from django.utils import timezone
-from django_scopes import scopes_disabled
 
 from appointments.models import AppointmentStatus
 from clients.models import Client, NoteKind
@@ -19,6 +18,7 @@ from tests.factories_profile import (
     make_sale,
     make_voucher,
 )
+from tests.rls import all_tenants
 
 
 @dataclass
@@ -55,7 +55,7 @@ def history(world) -> History:
     Vouchers: bought for self 100 → 40 left; bought for someone else 25 unused; received
     from someone else 50, expired; a fully used 30."""
     now = timezone.now()
-    with scopes_disabled():
+    with all_tenants():
         business = world.business
         client = ClientFactory(
             business=business, first_name="Ava", last_name="Moss", alert="Latex allergy"

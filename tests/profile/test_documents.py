@@ -9,12 +9,12 @@ import pytest
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
-from django_scopes import scopes_disabled
 from PIL import Image, PngImagePlugin
 
 from clients.models import ClientDocument
 from clients.notes import MAX_DOCUMENT_BYTES
 from tests.factories import ClientFactory
+from tests.rls import all_tenants
 
 pytestmark = pytest.mark.django_db
 
@@ -23,7 +23,7 @@ PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 
 @pytest.fixture
 def ava(world):
-    with scopes_disabled():
+    with all_tenants():
         return ClientFactory(business=world.business, first_name="Ava", last_name="Moss")
 
 
@@ -46,7 +46,7 @@ def upload(http, world, client, name, data, *, kind="consent", title="", content
 
 
 def documents_of(client) -> list[ClientDocument]:
-    with scopes_disabled():
+    with all_tenants():
         return list(ClientDocument.objects.filter(client=client).order_by("id"))
 
 
@@ -239,7 +239,7 @@ def test_upload_needs_the_csrf_token(world, ava):
 def test_download_through_another_business_is_404(as_staff, world, ava):
     upload(as_staff, world, ava, "consent.pdf", PDF)
     [document] = documents_of(ava)
-    with scopes_disabled():
+    with all_tenants():
         from tests.factories import MembershipFactory
 
         theirs = ClientFactory(business=world.other_business)
@@ -252,7 +252,7 @@ def test_download_through_another_business_is_404(as_staff, world, ava):
     # Their own client's URL with our document's id: not theirs either.
     assert http.get(document_url(world.other_business.slug, theirs, document)).status_code == 404
     # Even a member of both businesses can't reach it through the other business.
-    with scopes_disabled():
+    with all_tenants():
         MembershipFactory(user=world.staff, business=world.other_business)
     assert as_staff.get(document_url(world.other_business.slug, ava, document)).status_code == 404
 
@@ -260,7 +260,7 @@ def test_download_through_another_business_is_404(as_staff, world, ava):
 def test_download_through_another_client_of_the_same_business_is_404(as_staff, world, ava):
     upload(as_staff, world, ava, "consent.pdf", PDF)
     [document] = documents_of(ava)
-    with scopes_disabled():
+    with all_tenants():
         other = ClientFactory(business=world.business)
     assert as_staff.get(document_url(world.business.slug, other, document)).status_code == 404
 

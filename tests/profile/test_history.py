@@ -5,11 +5,11 @@ from decimal import Decimal
 
 import pytest
 from django.utils import timezone
-from django_scopes import scopes_disabled
 
 from clients.profile_common import last_months
 from tests.factories import ClientFactory
 from tests.factories_profile import make_note
+from tests.rls import all_tenants
 
 pytestmark = pytest.mark.django_db
 HTMX = {"HTTP_HX_REQUEST": "true"}
@@ -68,7 +68,7 @@ def test_unknown_kind_shows_everything(as_staff, world, history):
 
 
 def test_timeline_is_paginated_without_gaps_or_repeats(as_staff, world):
-    with scopes_disabled():
+    with all_tenants():
         client = ClientFactory(business=world.business)
         start = timezone.now() - datetime.timedelta(days=400)
         for n in range(60):
@@ -88,7 +88,7 @@ def test_timeline_is_paginated_without_gaps_or_repeats(as_staff, world):
 
 
 def test_pagination_links_keep_the_filter_and_load_with_htmx(as_staff, world):
-    with scopes_disabled():
+    with all_tenants():
         client = ClientFactory(business=world.business)
         for n in range(30):
             make_note(client, text=f"note {n}")
@@ -135,7 +135,7 @@ def test_chart_is_accessible_svg_with_a_table_of_the_numbers(as_staff, world, hi
 def test_user_text_in_the_timeline_is_escaped(as_staff, world):
     from django.urls import reverse
 
-    with scopes_disabled():
+    with all_tenants():
         client = ClientFactory(business=world.business)
         make_note(client, text='<script>alert("x")</script> & <b>bold</b>')
     url = reverse("profile:history", kwargs={"business": world.business.slug, "pk": client.pk})

@@ -2,11 +2,11 @@
 
 import pytest
 from django.urls import reverse
-from django_scopes import scopes_disabled
 
 from clients.models import ClientNote, NoteKind
 from tests.factories import ClientFactory
 from tests.factories_profile import make_note
+from tests.rls import all_tenants
 
 pytestmark = pytest.mark.django_db
 HTMX = {"HTTP_HX_REQUEST": "true"}
@@ -21,12 +21,12 @@ def note_url(world, client, name, note=None) -> str:
 
 @pytest.fixture
 def ava(world):
-    with scopes_disabled():
+    with all_tenants():
         return ClientFactory(business=world.business, first_name="Ava", last_name="Moss")
 
 
 def notes_of(client) -> list[ClientNote]:
-    with scopes_disabled():
+    with all_tenants():
         return list(ClientNote.objects.filter(client=client).order_by("id"))
 
 
@@ -74,7 +74,7 @@ def test_unknown_note_kind_is_refused(as_staff, world, ava):
 
 
 def test_author_edits_their_note(as_staff, world, ava):
-    with scopes_disabled():
+    with all_tenants():
         note = make_note(ava, text="Likes tea", by=world.staff)
     form = as_staff.get(note_url(world, ava, "note-edit", note))
     assert form.status_code == 200 and "Save note" in form.content.decode()
@@ -84,7 +84,7 @@ def test_author_edits_their_note(as_staff, world, ava):
         **HTMX,
     )
     assert response.status_code == 200
-    with scopes_disabled():
+    with all_tenants():
         note.refresh_from_db()
     assert (note.kind, note.text, note.updated_by) == (
         NoteKind.ALLERGY,
@@ -94,7 +94,7 @@ def test_author_edits_their_note(as_staff, world, ava):
 
 
 def test_staff_cannot_change_or_delete_someone_elses_note(as_staff, world, ava):
-    with scopes_disabled():
+    with all_tenants():
         note = make_note(ava, text="Manager's note", by=world.manager)
     assert as_staff.get(note_url(world, ava, "note-edit", note)).status_code == 403
     edit = as_staff.post(
@@ -108,7 +108,7 @@ def test_staff_cannot_change_or_delete_someone_elses_note(as_staff, world, ava):
 
 
 def test_manager_may_edit_and_delete_any_note(as_manager, world, ava):
-    with scopes_disabled():
+    with all_tenants():
         note = make_note(ava, text="Staff note", by=world.staff)
     response = as_manager.post(
         note_url(world, ava, "note-edit", note), {"edit-kind": "internal", "edit-text": "Tidied"}
@@ -119,7 +119,7 @@ def test_manager_may_edit_and_delete_any_note(as_manager, world, ava):
 
 
 def test_any_member_pins_and_unpins_and_pinned_notes_come_first(as_staff, world, ava):
-    with scopes_disabled():
+    with all_tenants():
         older = make_note(ava, text="Older", by=world.manager)
         make_note(ava, text="Newer", by=world.staff)
     as_staff.post(note_url(world, ava, "note-pin", older))
@@ -133,7 +133,7 @@ def test_any_member_pins_and_unpins_and_pinned_notes_come_first(as_staff, world,
 
 
 def test_note_actions_need_post(as_staff, world, ava):
-    with scopes_disabled():
+    with all_tenants():
         note = make_note(ava, text="x", by=world.staff)
     assert as_staff.get(note_url(world, ava, "note-add")).status_code == 405
     assert as_staff.get(note_url(world, ava, "note-pin", note)).status_code == 405
@@ -141,7 +141,7 @@ def test_note_actions_need_post(as_staff, world, ava):
 
 
 def test_a_note_of_another_client_is_404_through_this_client(as_manager, world, ava):
-    with scopes_disabled():
+    with all_tenants():
         other = ClientFactory(business=world.business)
         theirs = make_note(other, text="Theirs", by=world.manager)
     for name in ["note-edit", "note-pin", "note-delete"]:
@@ -151,7 +151,7 @@ def test_a_note_of_another_client_is_404_through_this_client(as_manager, world, 
 
 @pytest.mark.parametrize("name", ["notes", "note-add", "note-edit", "note-pin", "note-delete"])
 def test_outsider_gets_404_on_note_urls(as_outsider, world, ava, name):
-    with scopes_disabled():
+    with all_tenants():
         note = make_note(ava, text="x", by=world.staff)
     url = note_url(world, ava, name, note if name not in {"notes", "note-add"} else None)
     assert as_outsider.get(url).status_code == 404

@@ -4,11 +4,11 @@ import datetime
 from decimal import Decimal
 
 import pytest
-from django_scopes import scopes_disabled
 
 from clients.profile import client_overview
 from glamiti.tenancy import tenant_context
 from tests.factories import ClientFactory
+from tests.rls import all_tenants
 
 pytestmark = pytest.mark.django_db
 
@@ -46,7 +46,7 @@ def test_alerts_combine_the_client_alert_and_allergy_notes(world, history):
 
 
 def test_a_new_client_has_empty_counters(world):
-    with scopes_disabled():
+    with all_tenants():
         client = ClientFactory(business=world.business)
     with tenant_context(world.business):
         overview = client_overview(client)
@@ -90,7 +90,7 @@ def test_profile_page_shows_the_counters(as_staff, world, history):
 
 
 def test_blocked_client_shows_the_badge_and_no_book_button(as_staff, world, history):
-    with scopes_disabled():
+    with all_tenants():
         history.client.is_blocked = True
         history.client.blocked_reason = "Abusive to staff"
         history.client.save()
@@ -109,7 +109,7 @@ def test_quick_actions_book_check_out_add_note_and_edit(as_staff, world, history
 
 
 def test_an_archived_client_cannot_be_booked_or_checked_out(as_staff, world, history):
-    with scopes_disabled():
+    with all_tenants():
         history.client.archive()
     html = as_staff.get(history.url(world)).content.decode()
     assert ">Book<" not in html and ">Check out<" not in html
@@ -119,7 +119,7 @@ def test_an_archived_client_cannot_be_booked_or_checked_out(as_staff, world, his
 def test_tags_show_on_the_profile(as_staff, world, history):
     from tests.factories import ClientTagFactory, TagFactory
 
-    with scopes_disabled():
+    with all_tenants():
         tag = TagFactory(business=world.business, name="VIP")
         ClientTagFactory(client=history.client, tag=tag)
     assert ">VIP<" in as_staff.get(history.url(world)).content.decode()
@@ -128,7 +128,7 @@ def test_tags_show_on_the_profile(as_staff, world, history):
 def test_a_client_without_tags_merges_or_alert_notes_skips_those_queries(
     as_staff, world, django_assert_max_num_queries
 ):
-    with scopes_disabled():
+    with all_tenants():
         client = ClientFactory(business=world.business)
     url = f"/{world.business.slug}/clients/{client.pk}/"
     as_staff.get(url)

@@ -5,10 +5,10 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from django_scopes import scopes_disabled
 
 from tests.factories import ClientFactory, TeamMemberFactory
 from tests.factories_profile import build_long_history
+from tests.rls import all_tenants
 
 pytestmark = pytest.mark.django_db
 
@@ -20,7 +20,7 @@ TAB_LIMIT = 10
 
 @pytest.fixture
 def long_client(world):
-    with scopes_disabled():
+    with all_tenants():
         client = ClientFactory(business=world.business, alert="Latex")
         members = [TeamMemberFactory(business=world.business) for _ in range(3)]
         build_long_history(client, members, size=300)

@@ -4,10 +4,10 @@ import re
 
 import pytest
 from django.urls import reverse
-from django_scopes import scopes_disabled
 
 from tests.factories import ClientFactory
 from tests.factories_profile import make_card
+from tests.rls import all_tenants
 
 pytestmark = pytest.mark.django_db
 
@@ -78,7 +78,7 @@ def test_outsider_gets_404_on_every_tab(as_outsider, world, history, tab):
 
 @pytest.mark.parametrize("tab", TABS)
 def test_a_client_of_another_business_is_404_on_every_tab(as_owner, world, tab):
-    with scopes_disabled():
+    with all_tenants():
         theirs = ClientFactory(business=world.other_business)
     url = reverse(f"profile:{tab}", kwargs={"business": world.business.slug, "pk": theirs.pk})
     assert as_owner.get(url).status_code == 404
@@ -161,7 +161,7 @@ def test_tips_tab_totals_per_team_member_leave_out_voided_sales(as_staff, world,
 
 
 def test_cards_tab_shows_saved_cards_but_not_removed_ones(as_staff, world, history):
-    with scopes_disabled():
+    with all_tenants():
         make_card(history.client, last4="4242", default=True)
         make_card(history.client, last4="0005", brand="mastercard", exp=(1, 2020))
         make_card(history.client, last4="9999", removed=True)
@@ -200,7 +200,7 @@ def test_vouchers_tab_shows_status_balance_and_ledger(as_staff, world, history):
 
 @pytest.mark.parametrize("tab", TABS)
 def test_every_tab_renders_for_a_client_with_no_history(as_staff, world, tab):
-    with scopes_disabled():
+    with all_tenants():
         client = ClientFactory(business=world.business)
     url = reverse(f"profile:{tab}", kwargs={"business": world.business.slug, "pk": client.pk})
     assert as_staff.get(url).status_code == 200

@@ -8,7 +8,6 @@ from decimal import Decimal as D
 import pytest
 from django.urls import reverse
 from django.utils import timezone
-from django_scopes import scopes_disabled
 
 from appointments.models import AppointmentStatus
 from sales.models import Sale
@@ -20,6 +19,7 @@ from tests.factories_appointments import (
 )
 from tests.factories_sales import ProductFactory
 from tests.factories_vouchers import make_voucher
+from tests.rls import all_tenants
 
 pytestmark = pytest.mark.django_db
 
@@ -52,7 +52,7 @@ def form_data(
 
 @pytest.fixture
 def desk(world):
-    with scopes_disabled():
+    with all_tenants():
         return {
             "service": ServiceFactory(business=world.business, name="Cut", price=D("40.00")),
             "product": ProductFactory(business=world.business, name="Wax", price=D("9.50")),
@@ -63,7 +63,7 @@ def desk(world):
 
 
 def sales():
-    with scopes_disabled():
+    with all_tenants():
         return list(Sale.objects.all())
 
 
@@ -107,7 +107,7 @@ def test_a_sale_is_recorded_and_shows_its_receipt(as_staff, world, desk):
     assert (sale.subtotal, sale.discount_total, sale.total) == (D("59"), D("1"), D("58"))
     assert sale.tip_total == D("6") and sale.created_by == world.staff
     assert sale.client == desk["client"]
-    with scopes_disabled():
+    with all_tenants():
         assert {t.team_member.name: t.amount for t in sale.tips.all()} == {
             "Anna": D("3.00"),
             "Ben": D("3.00"),
@@ -132,7 +132,7 @@ def test_a_walk_in_sale_with_an_empty_row_and_a_removed_row(as_staff, world, des
 
 
 def test_the_same_form_posted_twice_makes_one_sale(as_staff, world, desk):
-    with scopes_disabled():
+    with all_tenants():
         voucher = make_voucher(world.business, "100")
     data = form_data(
         items=[{"item": f"service:{desk['service'].pk}", "quantity": 1}],
@@ -144,7 +144,7 @@ def test_the_same_form_posted_twice_makes_one_sale(as_staff, world, desk):
     assert first.url == sale.get_absolute_url()
     assert second.redirect_chain[-1][0] == sale.get_absolute_url()
     assert b"was already recorded" in second.content
-    with scopes_disabled():
+    with all_tenants():
         voucher.refresh_from_db()
     assert voucher.balance == D("60.00")
 
@@ -182,7 +182,7 @@ def test_tips_that_do_not_add_up_are_shown_by_the_tip_split(as_staff, world, des
 
 
 def test_a_voucher_problem_is_shown_beside_its_payment_row(as_staff, world, desk):
-    with scopes_disabled():
+    with all_tenants():
         voucher = make_voucher(world.business, "10")
     data = form_data(
         items=[{"item": f"service:{desk['service'].pk}", "quantity": 1}],
@@ -234,7 +234,7 @@ def test_recalculate_shows_totals_without_saving(as_staff, world, desk):
 
 
 def test_a_client_of_another_business_is_refused(as_staff, world, desk):
-    with scopes_disabled():
+    with all_tenants():
         foreign = ClientFactory(business=world.other_business)
     data = form_data(
         client=foreign.pk,
@@ -250,7 +250,7 @@ def test_a_client_of_another_business_is_refused(as_staff, world, desk):
 
 @pytest.fixture
 def appointment(world, desk):
-    with scopes_disabled():
+    with all_tenants():
         appointment = AppointmentFactory(
             business=world.business,
             client=desk["client"],
@@ -294,7 +294,7 @@ def test_checking_out_the_pre_filled_appointment_completes_it(as_staff, world, d
     response = as_staff.post(checkout_url(world), data)
     (sale,) = sales()
     assert response.url == sale.get_absolute_url()
-    with scopes_disabled():
+    with all_tenants():
         appointment.refresh_from_db()
         assert sale.appointment == appointment and sale.total == D("35.00")
         assert sale.tips.get().team_member == desk["ben"]
@@ -304,7 +304,7 @@ def test_checking_out_the_pre_filled_appointment_completes_it(as_staff, world, d
 
 
 def test_an_appointment_of_another_business_is_404(as_staff, world):
-    with scopes_disabled():
+    with all_tenants():
         foreign = AppointmentFactory(business=world.other_business)
     assert as_staff.get(checkout_url(world), {"appointment": foreign.pk}).status_code == 404
     assert as_staff.get(checkout_url(world), {"appointment": "x"}).status_code == 404
@@ -317,7 +317,7 @@ def test_checkout_queries_do_not_grow_with_the_catalogue(
     as_staff.get(url)
     with django_assert_max_num_queries(12) as few:
         as_staff.get(url, {"appointment": appointment.pk})
-    with scopes_disabled():
+    with all_tenants():
         for _ in range(8):
             ServiceFactory(business=world.business)
             ProductFactory(business=world.business)

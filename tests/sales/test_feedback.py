@@ -6,7 +6,6 @@ import pytest
 from django.test import Client as HttpClient
 from django.urls import reverse
 from django.utils import timezone
-from django_scopes import scopes_disabled
 
 from appointments.models import AppointmentStatus
 from glamiti.tenancy import tenant_context
@@ -15,6 +14,7 @@ from sales.services import FeedbackError, feedback_record, sale_void
 from tests.factories import ClientFactory, TeamMemberFactory
 from tests.factories_appointments import AppointmentFactory
 from tests.factories_sales import make_sale
+from tests.rls import all_tenants
 
 pytestmark = pytest.mark.django_db
 
@@ -27,7 +27,7 @@ def sale(world):
 
 
 def link_of(sale) -> FeedbackLink:
-    with scopes_disabled():
+    with all_tenants():
         return FeedbackLink.objects.select_related("business").get(sale_id=sale.pk)
 
 
@@ -37,7 +37,7 @@ def public_url(link, slug=None) -> str:
 
 
 def feedback_count() -> int:
-    with scopes_disabled():
+    with all_tenants():
         return Feedback.objects.count()
 
 
@@ -50,7 +50,7 @@ def test_the_client_leaves_feedback_once_without_logging_in(client, sale):
     assert b'type="radio" name="rating" value="5"' in page.content
     done = client.post(public_url(link), {"rating": "4", "comment": "Lovely cut"})
     assert done.status_code == 200 and b"Thank you!" in done.content
-    with scopes_disabled():
+    with all_tenants():
         feedback = Feedback.objects.get()
         link.refresh_from_db()
     assert (feedback.rating, feedback.comment) == (4, "Lovely cut")
@@ -76,7 +76,7 @@ def test_a_rating_is_required_and_nothing_typed_is_lost(client, sale):
 
 def test_the_link_expires_after_30_days(client, sale):
     link = link_of(sale)
-    with scopes_disabled():
+    with all_tenants():
         assert link.expires_at - link.created_at >= datetime.timedelta(days=29, hours=23)
         FeedbackLink.objects.filter(pk=link.pk).update(
             expires_at=timezone.now() - datetime.timedelta(seconds=1)
@@ -120,14 +120,14 @@ def test_a_voided_sale_link_no_longer_takes_feedback(client, world, sale):
 
 
 def test_staff_record_feedback_on_the_receipt(as_staff, world, sale):
-    with scopes_disabled():
+    with all_tenants():
         member = TeamMemberFactory(business=world.business, name="Zoe")
     url = reverse("sales:feedback", kwargs={"business": world.business.slug, "pk": sale.pk})
     response = as_staff.post(
         url, {"rating": "5", "comment": "Said so at the desk", "team_member": member.pk}
     )
     assert response.status_code == 302
-    with scopes_disabled():
+    with all_tenants():
         feedback = Feedback.objects.get()
     assert feedback.source == FeedbackSource.STAFF
     assert feedback.created_by == world.staff and feedback.team_member == member
@@ -179,10 +179,10 @@ def test_receipt_shows_the_link_and_its_state(as_staff, world, sale):
     page = as_staff.get(sale.get_absolute_url())
     assert public_url(link).encode() in page.content
     assert b"Not used yet" in page.content
-    with scopes_disabled():
+    with all_tenants():
         FeedbackLink.objects.filter(pk=link.pk).update(used_at=timezone.now())
     assert b"Used " in as_staff.get(sale.get_absolute_url()).content
-    with scopes_disabled():
+    with all_tenants():
         FeedbackLink.objects.filter(pk=link.pk).update(
             used_at=None, expires_at=timezone.now() - datetime.timedelta(days=1)
         )

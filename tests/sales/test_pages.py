@@ -6,7 +6,6 @@ from decimal import Decimal as D
 import pytest
 from django.urls import reverse
 from django.utils import timezone
-from django_scopes import scopes_disabled
 
 from glamiti.tenancy import tenant_context
 from sales.checkout import ItemLine, TipLine
@@ -15,6 +14,7 @@ from sales.services import sale_void
 from tests.factories import ClientFactory, TeamMemberFactory
 from tests.factories_appointments import ServiceFactory
 from tests.factories_sales import ProductFactory, make_sale
+from tests.rls import all_tenants
 
 pytestmark = pytest.mark.django_db
 
@@ -45,7 +45,7 @@ def all_urls(world, sale, product):
 
 
 def test_outsider_gets_404_on_every_sales_url(as_outsider, world, a_sale):
-    with scopes_disabled():
+    with all_tenants():
         product = ProductFactory(business=world.business)
     for address in all_urls(world, a_sale, product):
         assert as_outsider.get(address).status_code == 404, address
@@ -67,7 +67,7 @@ def test_staff_cannot_open_manager_pages(as_staff, world, name):
 
 
 def test_staff_cannot_edit_a_product(as_staff, world):
-    with scopes_disabled():
+    with all_tenants():
         product = ProductFactory(business=world.business)
     assert as_staff.get(url(world, "product-edit", pk=product.pk)).status_code == 403
     assert as_staff.post(url(world, "product-edit", pk=product.pk), {}).status_code == 403
@@ -240,7 +240,7 @@ def test_manager_adds_and_edits_a_product(as_manager, world):
         {"name": "Shampoo", "sku": "SH-1", "price": "12.50", "is_active": "on"},
     )
     assert response.status_code == 302
-    with scopes_disabled():
+    with all_tenants():
         product = Product.objects.get()
     assert (product.business, product.price) == (world.business, D("12.50"))
     duplicate = as_manager.post(
@@ -261,7 +261,7 @@ def test_manager_adds_and_edits_a_product(as_manager, world):
 
 
 def test_a_sku_may_repeat_across_businesses(as_owner, world):
-    with scopes_disabled():
+    with all_tenants():
         ProductFactory(business=world.other_business, sku="SAME")
     response = as_owner.post(
         url(world, "product-create"), {"name": "Mine", "sku": "SAME", "price": "5"}
@@ -270,7 +270,7 @@ def test_a_sku_may_repeat_across_businesses(as_owner, world):
 
 
 def test_services_are_offered_at_checkout(as_staff, world):
-    with scopes_disabled():
+    with all_tenants():
         ServiceFactory(business=world.business, name="Balayage", price=D("140"))
         ProductFactory(business=world.business, name="Serum", price=D("22"), is_active=False)
     page = as_staff.get(url(world, "checkout")).content.decode()

@@ -4,7 +4,6 @@ from decimal import Decimal as D
 
 import pytest
 from django.urls import reverse
-from django_scopes import scopes_disabled
 
 from glamiti.tenancy import tenant_context
 from sales.checkout import ItemLine, PaymentLine, TipLine
@@ -14,6 +13,7 @@ from sales.services import CheckoutError, sale_void
 from tests.factories import ClientFactory, TeamMemberFactory
 from tests.factories_sales import ProductFactory, make_sale
 from tests.factories_vouchers import make_voucher
+from tests.rls import all_tenants
 from vouchers.models import LedgerKind
 
 pytestmark = pytest.mark.django_db
@@ -23,7 +23,7 @@ pytestmark = pytest.mark.django_db
 def paid(world):
     """A sale paid partly with a voucher, selling another voucher, with a tip."""
     business = world.business
-    with scopes_disabled():
+    with all_tenants():
         client = ClientFactory(business=business)
         member = TeamMemberFactory(business=business)
         used = make_voucher(business, "30.00")

@@ -7,19 +7,19 @@ import pytest
 from django.contrib.messages import get_messages
 from django.urls import reverse
 from django.utils import timezone
-from django_scopes import scopes_disabled
 
 from glamiti.tenancy import tenant_context
 from sales.models import CardSetup, SavedCard, StripeCustomer
 from tests.factories import ClientFactory
 from tests.factories_stripe import DECLINED_ON_SAVE, saved_card
+from tests.rls import all_tenants
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def maya(world):
-    with scopes_disabled():
+    with all_tenants():
         return ClientFactory(business=world.business, first_name="Maya", last_name="Lopez")
 
 
@@ -64,7 +64,7 @@ def test_staff_add_two_cards_and_the_first_is_the_default(as_staff, maya, locals
     assert (one.brand, one.last4, one.exp_month, one.exp_year) == ("visa", "4242", 12, 2030)
     # Both are attached to the client's one Stripe customer (localstripe doesn't attach on
     # confirm: we did), whose metadata names our business and client.
-    with scopes_disabled():
+    with all_tenants():
         customer = StripeCustomer.objects.get(client=maya)
     on_stripe = localstripe.call("GET", f"/v1/customers/{customer.stripe_customer_id}")
     assert on_stripe["metadata"] == {
@@ -148,7 +148,7 @@ def test_without_stripe_keys_the_tab_says_cards_are_not_set_up(as_staff, maya, s
 
 
 def test_a_card_of_another_business_client_is_404(as_owner, world, maya):
-    with scopes_disabled():
+    with all_tenants():
         theirs = ClientFactory(business=world.other_business)
     card = saved_card(theirs)
     for name in ("card-default", "card-remove"):
@@ -163,7 +163,7 @@ def test_a_card_of_another_business_client_is_404(as_owner, world, maya):
 
 
 def test_a_card_of_another_client_of_ours_is_404(as_staff, world, maya):
-    with scopes_disabled():
+    with all_tenants():
         other = ClientFactory(business=world.business)
     card = saved_card(other)
     assert as_staff.post(url("card-remove", maya, card_pk=card.pk)).status_code == 404
@@ -182,7 +182,7 @@ def test_outsiders_get_404_everywhere(as_outsider, maya):
 def test_a_setup_of_another_client_is_404(as_staff, world, maya, localstripe):
     start = as_staff.post(url("card-add", maya))
     setup_pk = as_staff.get(start.url).context["setup"].pk
-    with scopes_disabled():
+    with all_tenants():
         other = ClientFactory(business=world.business)
     assert as_staff.get(url("card-setup", other, setup_pk=setup_pk)).status_code == 404
     done = url("card-setup-complete", other, setup_pk=setup_pk)
@@ -205,7 +205,7 @@ def test_card_actions_take_post_only(as_staff, maya):
 
 
 def test_an_archived_client_gets_no_new_card(as_staff, maya):
-    with scopes_disabled():
+    with all_tenants():
         maya.archived_at = timezone.now() - datetime.timedelta(days=1)
         maya.save()
     response = as_staff.post(url("card-add", maya))

@@ -9,7 +9,6 @@ import pytest
 from django.db import connection
 from django.test import Client as HttpClient
 from django.urls import reverse
-from django_scopes import scopes_disabled
 
 from glamiti.tenancy import tenant_context
 from sales.models import CardCharge, ChargeStatus, PaymentMethod, Sale, SaleStatus
@@ -17,6 +16,7 @@ from tests.conftest import logged_in
 from tests.factories import ClientFactory
 from tests.factories_sales import ProductFactory
 from tests.factories_stripe import DECLINED_ON_CHARGE, saved_card
+from tests.rls import all_tenants
 
 pytestmark = pytest.mark.django_db
 
@@ -53,7 +53,7 @@ def by_card(card, amount="9.50"):
 
 @pytest.fixture
 def desk(world):
-    with scopes_disabled():
+    with all_tenants():
         return {
             "product": ProductFactory(business=world.business, name="Wax", price=D("9.50")),
             "client": ClientFactory(business=world.business, first_name="Maya"),
@@ -72,7 +72,7 @@ def charges(business) -> list[CardCharge]:
 
 
 def customer_of(card) -> str:
-    with scopes_disabled():
+    with all_tenants():
         return card.client.stripe_customer.stripe_customer_id
 
 
@@ -208,7 +208,7 @@ def test_only_the_chosen_clients_cards_can_be_charged(as_staff, world, desk, loc
 
 
 def test_a_card_of_another_business_cannot_be_charged(as_staff, world, desk, localstripe):
-    with scopes_disabled():
+    with all_tenants():
         foreign_client = ClientFactory(business=world.other_business)
     card = saved_card(foreign_client)
     data = form_data(client=desk["client"], payments=[by_card(card)], product=desk["product"])
@@ -288,7 +288,7 @@ def test_check_out_from_a_profile_starts_with_that_clients_cards(as_staff, world
     content = page.content.decode()
     assert f'value="{desk["client"].pk}"' in content and "Maya" in content
     assert f'<option value="{card.pk}">Visa •••• 4242' in content
-    with scopes_disabled():
+    with all_tenants():
         foreign = ClientFactory(business=world.other_business, first_name="Zed")
     other = as_staff.get(checkout_url(world.business), {"client": foreign.pk})
     assert b"Zed" not in other.content

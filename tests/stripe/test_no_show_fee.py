@@ -8,7 +8,6 @@ import pytest
 from django.contrib.messages import get_messages
 from django.urls import reverse
 from django.utils import timezone
-from django_scopes import scopes_disabled
 
 from appointments.models import AppointmentStatus
 from glamiti.models import Business
@@ -17,6 +16,7 @@ from sales.cards import card_set_default
 from sales.models import CardCharge, ChargePurpose, ChargeStatus, PaymentMethod, Sale, SaleStatus
 from tests.factories_appointments import AppointmentFactory
 from tests.factories_stripe import AUTHENTICATION_ALWAYS, DECLINED_ON_CHARGE, saved_card
+from tests.rls import all_tenants
 
 pytestmark = pytest.mark.django_db
 
@@ -27,7 +27,7 @@ def missed(world):
     Business.objects.filter(pk=world.business.pk).update(no_show_fee=D("25.00"))
     world.business.refresh_from_db()
     start = timezone.now() - datetime.timedelta(days=1)
-    with scopes_disabled():
+    with all_tenants():
         return AppointmentFactory(
             business=world.business,
             start_at=start,
@@ -139,7 +139,7 @@ def test_without_a_card_the_page_says_so(as_manager, world, missed):
 
 def test_only_a_no_show_can_be_charged(as_manager, world, missed):
     saved_card(missed.client)
-    with scopes_disabled():
+    with all_tenants():
         missed.status = AppointmentStatus.COMPLETED
         missed.save()
     response = as_manager.post(fee_url(missed))
@@ -173,7 +173,7 @@ def test_staff_see_the_fee_but_cannot_charge_it(as_staff, world, missed):
 def test_outsiders_and_other_businesses_get_404(as_outsider, as_owner, world, missed):
     assert as_outsider.get(fee_url(missed)).status_code == 404
     assert as_outsider.post(fee_url(missed)).status_code == 404
-    with scopes_disabled():
+    with all_tenants():
         foreign = AppointmentFactory(business=world.other_business)
     assert as_owner.post(fee_url(foreign)).status_code == 404
 

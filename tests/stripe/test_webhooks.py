@@ -15,7 +15,6 @@ from decimal import Decimal as D
 import pytest
 from django.test import Client as HttpClient
 from django.urls import reverse
-from django_scopes import scopes_disabled
 
 from glamiti.tenancy import tenant_context
 from sales import cards
@@ -24,8 +23,10 @@ from sales.services import ItemLine, PaymentLine, checkout
 from tests.conftest_stripe import WEBHOOK_SECRET
 from tests.factories import ClientFactory
 from tests.factories_stripe import DECLINED_ON_CHARGE, saved_card
+from tests.rls import all_tenants, platform_db_mark
 
-pytestmark = pytest.mark.django_db
+# The business of an event is looked up on the platform connection (before any tenant).
+pytestmark = platform_db_mark()
 
 URL = "/webhooks/stripe/"
 
@@ -59,7 +60,7 @@ def card_rows(client) -> list[SavedCard]:
 
 @pytest.fixture
 def maya(world):
-    with scopes_disabled():
+    with all_tenants():
         return ClientFactory(business=world.business, first_name="Maya")
 
 
@@ -129,7 +130,7 @@ def test_the_same_event_twice_is_processed_once(maya, localstripe):
     first = deliver(detached)
     assert first.status_code == 200 and first.json()["outcome"] == f"card {card.pk} removed"
     # Were the event applied again, it would remove the card once more.
-    with scopes_disabled():
+    with all_tenants():
         SavedCard.objects.filter(pk=card.pk).update(removed_at=None)
     second = deliver(detached)
     assert second.status_code == 200
@@ -151,7 +152,7 @@ def test_an_event_about_no_client_of_ours_is_ignored_and_logged(caplog):
     assert response.json()["outcome"] == "ignored: no client of ours"
     assert "no client of ours" in caplog.text
     assert [e.business_id for e in events()] == [None]
-    with scopes_disabled():
+    with all_tenants():
         assert not SavedCard.objects.exists()
 
 
@@ -293,7 +294,7 @@ def test_a_refund_made_at_stripe_is_recorded(world, maya, localstripe):
 
 
 def test_events_for_another_business_are_applied_to_that_business(world, maya):
-    with scopes_disabled():
+    with all_tenants():
         theirs = ClientFactory(business=world.other_business)
     card = saved_card(theirs)
     intent = {"id": "pi_x", "object": "payment_method", "customer": "cus_none"}
@@ -323,11 +324,10 @@ def wait_for(predicate, timeout: float = 20.0):
     return None
 
 
-@pytest.mark.django_db(transaction=True)
 def test_localstripe_delivers_signed_events_that_are_processed_once(
     world, stripe_webhooks, localstripe
 ):
-    with scopes_disabled():
+    with all_tenants():
         maya = ClientFactory(business=world.business, first_name="Maya")
     good, bad = saved_card(maya), saved_card(maya, DECLINED_ON_CHARGE)
     with tenant_context(world.business):

@@ -8,10 +8,10 @@ from decimal import Decimal
 
 import pytest
 from django.db import connection, transaction
-from django_scopes import scopes_disabled
 
 from glamiti.tenancy import tenant_context
 from tests.factories_vouchers import make_voucher
+from tests.rls import all_tenants
 from vouchers.models import LedgerKind, Voucher
 from vouchers.services import VoucherError, voucher_redeem
 
@@ -36,7 +36,7 @@ def _in_own_connection(work):
 
 
 def test_two_simultaneous_redemptions_cannot_overspend_a_voucher(world):
-    with scopes_disabled():
+    with all_tenants():
         voucher = make_voucher(world.business, "100.00")
     barrier = threading.Barrier(2, timeout=WAIT)
     outcomes: list[object] = []
@@ -66,7 +66,7 @@ def test_two_simultaneous_redemptions_cannot_overspend_a_voucher(world):
     assert outcomes.count("paid") == 1
     (refused,) = [o for o in outcomes if isinstance(o, VoucherError)]
     assert "only 40.00 left" in str(refused)
-    with scopes_disabled():
+    with all_tenants():
         voucher.refresh_from_db()
         assert voucher.balance == Decimal("40.00")
         assert voucher.ledger.filter(kind=LedgerKind.REDEEMED).count() == 1
@@ -84,7 +84,7 @@ def _someone_waits_for_a_row_lock(own_pids: set[int]) -> bool:
 
 def test_the_second_checkout_waits_for_the_first_and_then_sees_the_new_balance(world):
     """The lock, not luck: the second redemption blocks until the first commits."""
-    with scopes_disabled():
+    with all_tenants():
         voucher = make_voucher(world.business, "100.00")
     first_redeemed = threading.Event()
     may_commit = threading.Event()
@@ -127,6 +127,6 @@ def test_the_second_checkout_waits_for_the_first_and_then_sees_the_new_balance(w
 
     assert blocked, "the second redemption should wait for the first one's row lock"
     assert isinstance(outcomes["second"], VoucherError)
-    with scopes_disabled():
+    with all_tenants():
         voucher.refresh_from_db()
         assert voucher.balance == Decimal("40")

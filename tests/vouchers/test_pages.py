@@ -3,13 +3,13 @@ from decimal import Decimal
 
 import pytest
 from django.urls import reverse
-from django_scopes import scopes_disabled
 
 from glamiti.tenancy import tenant_context
 from sales.models import ItemKind, Payment, PaymentMethod, Sale, SaleItem
 from tests.conftest import logged_in
 from tests.factories import ClientFactory
 from tests.factories_vouchers import make_voucher
+from tests.rls import all_tenants
 from vouchers.models import LedgerKind, Voucher
 from vouchers.services import business_today, voucher_redeem, voucher_refund
 
@@ -217,7 +217,7 @@ def test_owner_corrects_a_balance_with_a_reason(as_owner, world, voucher):
     )
     assert response.status_code == 302
     assert response.url == url(world, "detail", pk=voucher.pk)
-    with scopes_disabled():
+    with all_tenants():
         voucher.refresh_from_db()
         assert voucher.balance == D("84.50")
         entry = voucher.ledger.last()
@@ -243,7 +243,7 @@ def test_a_bad_correction_is_explained_on_the_form(as_owner, world, voucher, dat
     response = as_owner.post(url(world, "adjust", pk=voucher.pk), data)
     assert response.status_code == 200
     assert message in response.content.decode()
-    with scopes_disabled():
+    with all_tenants():
         assert voucher.ledger.count() == 1
 
 
@@ -253,7 +253,7 @@ def test_only_owners_may_correct_a_balance(request, world, voucher, who):
     assert http.get(url(world, "adjust", pk=voucher.pk)).status_code == 403
     response = http.post(url(world, "adjust", pk=voucher.pk), {"amount": "5", "note": "x"})
     assert response.status_code == 403
-    with scopes_disabled():
+    with all_tenants():
         assert voucher.ledger.count() == 1
 
 
@@ -261,7 +261,7 @@ def test_only_owners_may_correct_a_balance(request, world, voucher, who):
 
 
 def test_manager_issues_a_complimentary_voucher(as_manager, world):
-    with scopes_disabled():
+    with all_tenants():
         client = ClientFactory(business=world.business, first_name="Cara")
     expiry = business_today(world.business) + 90 * DAY
     response = as_manager.post(
@@ -269,7 +269,7 @@ def test_manager_issues_a_complimentary_voucher(as_manager, world):
         {"value": "25", "recipient": client.pk, "expires_on": expiry.isoformat(), "note": "Sorry"},
     )
     assert response.status_code == 302
-    with scopes_disabled():
+    with all_tenants():
         voucher = Voucher.objects.get()
         assert voucher.purchaser is None and voucher.recipient == client
         assert voucher.original_value == voucher.balance == D("25")
@@ -281,7 +281,7 @@ def test_manager_issues_a_complimentary_voucher(as_manager, world):
 def test_a_complimentary_voucher_may_name_someone_who_is_not_a_client(as_owner, world):
     response = as_owner.post(url(world, "issue"), {"value": "10", "recipient_name": "Dee"})
     assert response.status_code == 302
-    with scopes_disabled():
+    with all_tenants():
         voucher = Voucher.objects.get()
     assert voucher.recipient_name == "Dee"
     assert voucher.expires_on == voucher.issued_on.replace(year=voucher.issued_on.year + 1)
@@ -298,16 +298,16 @@ def test_a_bad_complimentary_voucher_is_explained(as_owner, world, data, message
     response = as_owner.post(url(world, "issue"), data)
     assert response.status_code == 200
     assert message in response.content.decode()
-    with scopes_disabled():
+    with all_tenants():
         assert not Voucher.objects.exists()
 
 
 def test_a_client_of_another_business_cannot_receive_a_voucher(as_owner, world):
-    with scopes_disabled():
+    with all_tenants():
         stranger = ClientFactory(business=world.other_business)
     response = as_owner.post(url(world, "issue"), {"value": "10", "recipient": stranger.pk})
     assert response.status_code == 200
-    with scopes_disabled():
+    with all_tenants():
         assert not Voucher.objects.exists()
 
 
