@@ -16,6 +16,7 @@ from django.db.models import Max, Min, Q
 from django.utils import timezone
 
 from appointments.models import Appointment, AppointmentService, AppointmentStatus, Service
+from clients.masking import display_name
 from clients.models import Client
 from glamiti.models import Business, TeamMember, User
 
@@ -206,11 +207,11 @@ def _check_client(business: Business, client: Client) -> None:
         raise BookingError("That client isn't one of this business's.", field="client")
     if client.is_archived:
         raise BookingError(
-            f"{client.full_name} is archived. Restore them before booking.", field="client"
+            f"{display_name(client)} is archived. Restore them before booking.", field="client"
         )
     if client.is_blocked:
         why = f": {client.blocked_reason}" if client.blocked_reason else "."
-        raise BookingError(f"{client.full_name} is blocked from booking{why}", field="client")
+        raise BookingError(f"{display_name(client)} is blocked from booking{why}", field="client")
 
 
 def _lock_team_member(business: Business, team_member: TeamMember) -> TeamMember:
@@ -261,7 +262,7 @@ def _clash_message(appointment: Appointment, clash: Appointment | None) -> str:
     day = "" if start.date() == wanted else f" on {start:%a} {start.day} {start:%b}"
     return (
         f"{name} is already booked{day} from {start:%H:%M} to {end:%H:%M} "
-        f"(with {clash.client.full_name}). Choose another time or team member."
+        f"(with {display_name(clash.client)}). Choose another time or team member."
     )
 
 

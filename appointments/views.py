@@ -23,6 +23,7 @@ from appointments.forms import (
 from appointments.models import Appointment, AppointmentStatus, Service
 from appointments.selectors import calendar_day
 from appointments.services import BookingError
+from clients.masking import display_name
 from glamiti.models import Role
 from glamiti.tenancy import BusinessRequest, role_required
 
@@ -101,7 +102,7 @@ def book(request: BusinessRequest) -> HttpResponse:
             start = timezone.localtime(appointment.start_at)
             messages.success(
                 request,
-                f"Booked {appointment.client.full_name} with {appointment.team_member.name} "
+                f"Booked {display_name(appointment.client)} with {appointment.team_member.name} "
                 f"on {start:%A} {start.day} {start:%B} at {start:%H:%M}.",
             )
             url = f"{_calendar_url(request, start.date())}&focus={appointment.pk}"
@@ -268,7 +269,7 @@ def no_show(request: BusinessRequest, pk: int) -> HttpResponse:
         request,
         appointment,
         lambda: services.appointment_mark_no_show(appointment=appointment, by=request.user),
-        f"Marked as a no-show. {appointment.client.full_name} missed this appointment.",
+        f"Marked as a no-show. {display_name(appointment.client)} missed this appointment.",
     )
 
 

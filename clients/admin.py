@@ -1,8 +1,11 @@
 from django import forms
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
 from import_export.admin import ImportExportMixin
 from import_export.forms import ConfirmImportForm, ImportForm
 
+from clients.consent import CHANNELS as CONSENT_CHANNELS
+from clients.consent import consent_record, consent_set
 from clients.models import (
     Client,
     ClientDocument,
@@ -12,12 +15,31 @@ from clients.models import (
     ClientMerge,
     ClientNote,
     ClientTag,
+    ConsentRecord,
+    ConsentSource,
     ReferralSource,
     Tag,
 )
 from clients.resources import ClientResource
 from glamiti.admin import TenantAdmin
 from glamiti.models import Business
+
+
+class ConsentRecordInline(admin.TabularInline):
+    """The client's consent history, read only: records are added, never edited."""
+
+    model = ConsentRecord
+    extra = 0
+    can_delete = False
+    fields = readonly_fields = ["channel", "given", "recorded_at", "source", "verified",
+                                "wording_version", "recorded_by", "client_import"]  # fmt: skip
+    ordering = ["-recorded_at", "-id"]
+
+    def has_add_permission(self, request, obj=None):  # noqa: ANN001, ANN201
+        return False
+
+    def has_change_permission(self, request, obj=None):  # noqa: ANN001, ANN201
+        return False
 
 
 class ClientTagInline(admin.TabularInline):
@@ -50,6 +72,16 @@ class ClientAdmin(ImportExportMixin, TenantAdmin):
     resource_classes = [ClientResource]
     import_form_class = BusinessImportForm
     confirm_form_class = BusinessConfirmImportForm
+    inlines = [ConsentRecordInline]
+
+    def save_model(self, request, obj, form, change):  # noqa: ANN001, ANN201
+        """A consent answer changed here is dated and recorded like any other."""
+        changed = [c for c in CONSENT_CHANNELS if f"{c}_marketing" in form.changed_data]
+        for channel in changed:
+            given = form.cleaned_data[f"{channel}_marketing"]
+            consent_set(obj, channel, given, was=not given, source=ConsentSource.ADMIN)
+        super().save_model(request, obj, form, change)
+        consent_record(obj, changed, by=request.user)
 
     def get_confirm_form_initial(self, request, import_form):  # noqa: ANN001, ANN201
         initial = super().get_confirm_form_initial(request, import_form)
@@ -106,6 +138,26 @@ class ClientDocumentAdmin(TenantAdmin):
     list_display = ["__str__", "business", "client", "kind", "content_type", "size", "created_at"]
     raw_id_fields = ["client", "uploaded_by"]
     exclude = ["file"]  # downloads go through the app's checked view
+
+
+@admin.register(ConsentRecord)
+class ConsentRecordAdmin(TenantAdmin):
+    """Read only: a record is never added, edited or removed by hand. Deleting a client
+    still takes their records with them (the cascade asks for the delete permission)."""
+
+    list_display = ["client", "channel", "given", "source", "verified", "recorded_at", "business"]
+    list_filter = ["business", "channel", "source", "verified"]
+    raw_id_fields = ["client", "recorded_by", "client_import"]
+    actions = None
+
+    def has_add_permission(self, request):  # noqa: ANN001, ANN201
+        return False
+
+    def has_change_permission(self, request, obj=None):  # noqa: ANN001, ANN201
+        return False
+
+    def delete_view(self, request, object_id, extra_context=None):  # noqa: ANN001, ANN201
+        raise PermissionDenied("Consent records are kept; delete the client instead.")
 
 
 @admin.register(ClientImport)

@@ -10,6 +10,9 @@ from django.core.files.uploadedfile import InMemoryUploadedFile
 from django.utils import timezone
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from clients.consent import CHANNELS as CONSENT_CHANNELS
+from clients.consent import wording as consent_wording
+from clients.masking import HIDDEN_FORM_FIELDS, masked_form_value
 from clients.models import Client, Gender, ReferralSource, Tag
 from clients.normalize import parse_phone
 from glamiti.models import Business
@@ -126,9 +129,14 @@ class ClientForm(forms.ModelForm):
             "photo": forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png,image/webp"}),
         }
 
-    def __init__(self, *args, business: Business, **kwargs):
+    def __init__(self, *args, business: Business, masked: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
         self.business = business
+        # Contact masking (clients/masking.py): a masked viewer editing a client gets these
+        # fields empty, the mask as a placeholder; left empty, the stored value is kept.
+        self.hidden_values: dict[str, str] = {}
+        if masked and self.instance.pk:
+            self._hide_stored_values()
         if self.instance.pk:
             self.initial.setdefault("birth_day", self.instance.birth_day)
             self.initial.setdefault("birth_month", self.instance.birth_month)
@@ -143,6 +151,22 @@ class ClientForm(forms.ModelForm):
         self.fields["referred_by"].queryset = referred
         self.fields["referred_by"].widget = ClientPickerWidget(business=business)
         self.fields["referred_by"].label = "Referred by (another client)"
+        for channel in CONSENT_CHANNELS:
+            self.fields[f"{channel}_marketing"].help_text = f"Ask: “{consent_wording(channel)}”"
+
+    def _hide_stored_values(self) -> None:
+        for name in HIDDEN_FORM_FIELDS:
+            stored = getattr(self.instance, name)
+            self.hidden_values[name] = stored
+            self.initial[name] = ""
+            if stored:
+                field = self.fields[name]
+                field.widget.attrs["placeholder"] = masked_form_value(self.instance, name)
+                field.help_text = "Hidden from you. Leave it empty to keep it, or type a new one."
+
+    def _or_hidden(self, name: str, value: str) -> str:
+        """An empty value for a hidden field keeps the stored one (the viewer never saw it)."""
+        return value or self.hidden_values.get(name, value)
 
     def clean_first_name(self) -> str:
         value = " ".join(self.cleaned_data["first_name"].split())
@@ -151,16 +175,18 @@ class ClientForm(forms.ModelForm):
         return value
 
     def clean_last_name(self) -> str:
-        return " ".join(self.cleaned_data["last_name"].split())
+        return self._or_hidden("last_name", " ".join(self.cleaned_data["last_name"].split()))
 
     def clean_email(self) -> str:
-        return self.cleaned_data["email"].strip().lower()
+        return self._or_hidden("email", self.cleaned_data["email"].strip().lower())
 
     def clean_mobile_phone(self) -> str:
-        return parse_phone(self.cleaned_data["mobile_phone"], self.business.country)
+        value = parse_phone(self.cleaned_data["mobile_phone"], self.business.country)
+        return self._or_hidden("mobile_phone", value)
 
     def clean_other_phone(self) -> str:
-        return parse_phone(self.cleaned_data["other_phone"], self.business.country)
+        value = parse_phone(self.cleaned_data["other_phone"], self.business.country)
+        return self._or_hidden("other_phone", value)
 
     def clean_country(self) -> str:
         value = self.cleaned_data["country"].strip().upper()

@@ -37,6 +37,7 @@ from queue import Empty, Queue
 from typing import Any
 
 import psycopg
+from auditlog.context import disable_auditlog
 from django.core.files import File
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
@@ -52,6 +53,10 @@ from django.db import (
 from django.db.models import Model, Q
 from django.utils import timezone
 
+from audit import imports as audit_imports
+from clients.consent import CHANNELS as CONSENT_CHANNELS
+from clients.consent import Answer as ConsentAnswer
+from clients.consent import consent_record_bulk
 from clients.imports_fields import FIELDS_BY_KEY, ImportField, detect_vendor, propose_mapping
 from clients.imports_read import (
     MAX_BYTES,
@@ -88,6 +93,7 @@ from clients.models import (
     ClientMerge,
     ClientNote,
     ClientTag,
+    ConsentRecord,
     ConsentSource,
     DuplicateMode,
     Gender,
@@ -452,7 +458,8 @@ class Deduper:
     """Finds rows that repeat an earlier row of the file or an existing client."""
 
     def __init__(self, business: Business, expected: int, with_ids: bool) -> None:
-        existing = business.clients.filter(merged_into__isnull=True)
+        # Erased clients are placeholders: a row of a file must never fill them again.
+        existing = business.clients.filter(merged_into__isnull=True, erased_at__isnull=True)
         self.table = KeyTable(expected * 2 + existing.count() * (3 if with_ids else 2))
         self.matched: set[int] = set()
         for pk, email, mobile, other in existing.values_list(
@@ -782,6 +789,7 @@ def _concrete(model: type[Model], attname: str) -> Any:
 
 CLIENT_COLUMNS = [f.attname for f in Client._meta.concrete_fields if not f.primary_key]
 CLIENT_INDEX = {name: i for i, name in enumerate(CLIENT_COLUMNS)}
+CONSENT_FIELDS = [(channel, f"{channel}_marketing") for channel in CONSENT_CHANNELS]
 # Fields an import may set on an existing client ("update with the file's non-empty values").
 UPDATABLE = (
     "first_name", "last_name", "email", "mobile_phone", "other_phone", "gender", "pronouns",
@@ -827,6 +835,7 @@ class Writer:
                 updates.append(row)
         ids = self._create(creates)
         updated = self._update(updates)
+        self._record_consent(ids, creates, updated)
         tag_pairs = [(pk, self.tag.pk) for pk in ids]
         notes = []
         for pk, row in zip(ids, creates, strict=True):
@@ -868,6 +877,21 @@ class Writer:
         )  # fmt: skip
         self.created += len(ids)
         self.updated += len(updated)
+        audit_imports.batch_written(self, created=ids, updated=updated, notes=notes,
+                                    note_ids=note_ids, added_tags=added_tags)  # fmt: skip
+
+    def _record_consent(self, ids: list[int], creates: list[Row], updated: list[Row]) -> None:
+        """Unverified consent records for the answers this batch gave or changed, in one
+        INSERT for the batch (clients/consent.py)."""
+        answers = [ConsentAnswer(pk, channel, True)
+                   for pk, row in zip(ids, creates, strict=True)
+                   for channel, field in CONSENT_FIELDS if row.values.get(field)]  # fmt: skip
+        answers += [ConsentAnswer(row.client, channel, row.previous[field][1])
+                    for row in updated
+                    for channel, field in CONSENT_FIELDS if field in row.previous]  # fmt: skip
+        consent_record_bulk(business_id=self.business.pk, answers=answers,
+                            source=ConsentSource.IMPORT, by_id=self.by_id,
+                            client_import_id=self.imp.pk, now=self.now)  # fmt: skip
 
     def finish(self) -> None:
         ClientImportChange.objects.bulk_create(
@@ -1339,7 +1363,8 @@ def after_batch(imp: ClientImport, done: int) -> None:
     """Called after each batch is written (inside the transaction); tests make it fail."""
 
 
-def _related_rows(ids: list[int], skip_notes: set[int]) -> dict[int, str]:
+def _related_rows(ids: list[int], skip_notes: set[int],
+                  import_id: int | None = None) -> dict[int, str]:  # fmt: skip
     """Of `ids`, the clients that gained something since the import: {id: what}."""
     from clients.merge import _client_foreign_keys
 
@@ -1353,6 +1378,8 @@ def _related_rows(ids: list[int], skip_notes: set[int]) -> dict[int, str]:
             rows = model._base_manager.filter(**{f"{key.name}__in": ids[start : start + 5000]})
             if model is ClientNote:
                 rows = rows.exclude(pk__in=skip_notes)
+            elif model is ConsentRecord:  # the answers the import itself recorded
+                rows = rows.exclude(client_import_id=import_id)
             for pk in rows.order_by().values_list(key.attname, flat=True).distinct():
                 found.setdefault(pk, what)
     for start in range(0, len(ids), 5000):
@@ -1375,7 +1402,8 @@ def import_undo(imp: ClientImport, by: User | None = None) -> None:
 
 def _undo(imp: ClientImport, progress: Progress) -> None:
     business = imp.business
-    with transaction.atomic():
+    # The audit trail records the undo in bulk below, not row by row as it deletes.
+    with transaction.atomic(), disable_auditlog():
         changes = list(imp.changes.all())
         ids_of = lambda kind: [pk for c in changes if c.kind == kind for pk in c.ids]  # noqa: E731
         created = ids_of(ClientImportChange.Kind.CREATED)
@@ -1384,7 +1412,7 @@ def _undo(imp: ClientImport, progress: Progress) -> None:
         for change in changes:
             if change.kind == ClientImportChange.Kind.UPDATED:
                 previous.update(change.previous)
-        kept = _related_rows(created, notes)
+        kept = _related_rows(created, notes, imp.pk)
         removable = [pk for pk in created if pk not in kept]
         done = 0
         for start in range(0, len(removable), BATCH_SIZE):
@@ -1399,7 +1427,13 @@ def _undo(imp: ClientImport, progress: Progress) -> None:
         ClientTag._base_manager.filter(
             business=business, pk__in=ids_of(ClientImportChange.Kind.CLIENT_TAGS)
         ).delete()
-        reverted = _revert(business, previous)
+        consent: list[ConsentAnswer] = []
+        reverted = _revert(business, previous, consent)
+        audit_imports.undone(imp, removed=removable, previous=previous, by_id=imp.undone_by_id)
+        # An answer put back is a change of answer too: recorded, never erased.
+        consent_record_bulk(business_id=business.pk, answers=consent,
+                            source=ConsentSource.IMPORT_UNDO, by_id=imp.undone_by_id,
+                            client_import_id=imp.pk)  # fmt: skip
         done += len(previous)
         progress.report(done, force=True)
         for tag_pk in [imp.tag_id, *ids_of(ClientImportChange.Kind.TAGS)]:
@@ -1429,9 +1463,10 @@ def _undo(imp: ClientImport, progress: Progress) -> None:
         imp.save()
 
 
-def _revert(business: Business, previous: dict[str, dict]) -> int:
+def _revert(business: Business, previous: dict[str, dict],
+            consent: list[ConsentAnswer] | None = None) -> int:  # fmt: skip
     """Put back fields the import changed, unless they were edited since. Returns how many
-    clients changed back."""
+    clients changed back; adds to `consent` the consent answers put back."""
     reverted = 0
     pks = [int(pk) for pk in previous]
     for start in range(0, len(pks), BATCH_SIZE):
@@ -1440,12 +1475,16 @@ def _revert(business: Business, previous: dict[str, dict]) -> int:
         )
         changed, fields = [], {"updated_at", "search_text", "phone_digits", "email"}
         for client in chunk:
-            touched = False
+            touched = set()
             for attname, (before, after) in previous[str(client.pk)].items():
                 if _json(getattr(client, attname)) == after:
                     setattr(client, attname, _from_json(attname, before))
                     fields.add(attname)
-                    touched = True
+                    touched.add(attname)
+            if consent is not None:
+                consent += [ConsentAnswer(client.pk, channel, getattr(client, field),
+                                          getattr(client, f"{field}_source") != "import")
+                            for channel, field in CONSENT_FIELDS if field in touched]  # fmt: skip
             if touched:
                 client.updated_at = timezone.now()
                 client.refresh_derived_fields()

@@ -84,6 +84,8 @@ def undo_problem(*, merge: ClientMerge) -> str | None:
     if merge.undone_at:
         when = date_format(timezone.localtime(merge.undone_at), "j M Y")
         return f"This merge was already undone on {when}."
+    if merge.kept.erased_at or merge.merged.erased_at:
+        return "This client's personal data was erased, so the merge can't be undone."
     if merge.kept.merged_into_id:
         return (
             f"{merge.kept.full_name} has since been merged into another client. "

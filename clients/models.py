@@ -8,6 +8,7 @@ from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 
+from audit.recording import AuditedQuerySet
 from clients.normalize import phone_search_digits, search_text_for
 from glamiti.models import TenantModel, business_key, tenant_manager
 
@@ -24,6 +25,13 @@ class ConsentSource(models.TextChoices):
     FORM = "form", "Recorded by staff"
     CLIENT_LINK = "client_link", "Given by the client online"
     IMPORT = "import", "Imported (unverified)"
+    ADMIN = "admin", "Recorded in the admin"
+    IMPORT_UNDO = "import_undo", "Import undone"
+
+
+class ConsentChannel(models.TextChoices):
+    EMAIL = "email", "E-mail"
+    SMS = "sms", "SMS"
 
 
 class ReferralSource(TenantModel):
@@ -58,12 +66,17 @@ class Tag(TenantModel):
         return self.name
 
 
-class ClientQuerySet(models.QuerySet):
+class ClientQuerySet(AuditedQuerySet):
     def active(self) -> ClientQuerySet:
         return self.filter(archived_at__isnull=True)
 
     def archived(self) -> ClientQuerySet:
-        return self.filter(archived_at__isnull=False)
+        # Erased clients are archived too (so every "active only" place leaves them out),
+        # but they are not listed among the archived: they can't come back.
+        return self.filter(archived_at__isnull=False, erased_at__isnull=True)
+
+    def erased(self) -> ClientQuerySet:
+        return self.filter(erased_at__isnull=False)
 
     def search(self, term: str, country: str) -> ClientQuerySet:
         """Clients whose name, e-mail or phone contains `term` (phones in any national format)."""
@@ -173,6 +186,9 @@ class Client(TenantModel):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     archived_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Set by the GDPR erasure (clients/privacy.py): personal data wiped for good; the row
+    # stays as the anonymous placeholder that sales, tips and vouchers still point at.
+    erased_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     objects = tenant_manager(ClientQuerySet)
 
@@ -220,6 +236,10 @@ class Client(TenantModel):
         return self.archived_at is not None
 
     @property
+    def is_erased(self) -> bool:
+        return self.erased_at is not None
+
+    @property
     def birthday_display(self) -> str:
         if not (self.birth_day and self.birth_month):
             return ""
@@ -235,7 +255,7 @@ class Client(TenantModel):
             self.save(update_fields=["archived_at", "updated_at"])
 
     def restore(self) -> None:
-        if self.archived_at is not None:
+        if self.archived_at is not None and self.erased_at is None:
             self.archived_at = None
             self.save(update_fields=["archived_at", "updated_at"])
 
@@ -247,7 +267,7 @@ class ClientTag(TenantModel):
     client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="client_tags")
     tag = models.ForeignKey(Tag, on_delete=models.CASCADE, related_name="client_tags")
 
-    objects = tenant_manager()
+    objects = tenant_manager(AuditedQuerySet)
 
     class Meta:
         constraints = [
@@ -301,7 +321,7 @@ class ClientNote(TenantModel):
     )
     updated_at = models.DateTimeField(auto_now=True)
 
-    objects = tenant_manager()
+    objects = tenant_manager(AuditedQuerySet)
 
     class Meta:
         ordering = ["-is_pinned", "-created_at", "-id"]
@@ -341,7 +361,7 @@ class ClientDocument(TenantModel):
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
-    objects = tenant_manager()
+    objects = tenant_manager(AuditedQuerySet)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -523,3 +543,65 @@ class ClientImportChange(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} ({len(self.ids) or len(self.previous)})"
+
+
+# --- Consent records (clients/consent.py) -----------------------------------------------------
+
+
+class ConsentRecord(TenantModel):
+    """One answer to "may we send you marketing?" on one channel, as it was recorded.
+
+    Append-only: a change of mind is a new record, never an edit. The client's
+    `<channel>_marketing`, `_at` and `_source` columns hold the latest answer, so that lists
+    and filters stay fast; these rows are its history.
+    """
+
+    business = business_key()
+    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="consent_records")
+    channel = models.CharField(max_length=5, choices=ConsentChannel.choices)
+    given = models.BooleanField(help_text="True: consent given; False: withdrawn or refused.")
+    recorded_at = models.DateTimeField(default=timezone.now)
+    source = models.CharField(max_length=20, choices=ConsentSource.choices)
+    wording_version = models.CharField(
+        max_length=20, blank=True, help_text="Version of the consent wording (clients/consent.py)."
+    )
+    wording = models.TextField(blank=True, help_text="The wording shown, as it was then.")
+    verified = models.BooleanField(
+        default=True, help_text="False when it came from a file: nobody saw the client agree."
+    )
+    # No database constraint: checking it costs an import as much again as writing the
+    # records (every row locks the same import row), and a discarded import must not
+    # rewrite the records that name it.
+    client_import = models.ForeignKey(
+        ClientImport,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
+        help_text="The import that recorded it, if one did.",
+    )
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    objects = tenant_manager()
+
+    class Meta:
+        ordering = ["-recorded_at", "-id"]
+        indexes = [
+            models.Index(
+                fields=["business", "client", "recorded_at"], name="consentrecord_client_idx"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_channel_display()} marketing: {self.answer_label.lower()}"
+
+    @property
+    def answer_label(self) -> str:
+        if self.given:
+            return "Given"
+        # An undone import puts back an earlier answer; "no" then was never withdrawn.
+        return "Not given" if self.source == ConsentSource.IMPORT_UNDO else "Withdrawn"

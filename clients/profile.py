@@ -13,14 +13,14 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Exists, OuterRef, Q, Value
-from django.db.models.functions import Concat
+from django.db.models import Exists, F, OuterRef, Q
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
 
 from appointments.profile_selectors import client_appointment_counts
+from clients.masking import person_name
 from clients.merge import merges_for_client
 from clients.models import Client, ClientMerge, ClientNote, NoteKind
 from clients.profile_common import optional_url
@@ -38,8 +38,11 @@ TABS: list[tuple[str, str]] = [
     ("tips", "Tips"),
     ("cards", "Cards"),
     ("vouchers", "Vouchers"),
+    ("activity", "Activity log"),
 ]
 TAB_LABELS = dict(TABS)
+# Tabs for some roles only (glamiti/permissions.py); the others are for every member.
+TAB_ROLES = {"activity": Role.MANAGER}
 # Allergy and pinned notes shown at the top; a client with more has them all in Notes.
 BANNER_NOTES = 10
 
@@ -157,6 +160,10 @@ def wants_whole_page(request: BusinessRequest) -> bool:
     return not (request.htmx and not request.htmx.history_restore_request)
 
 
+# Clients named on the profile (referrer, merged into): only their names are read.
+NAMED_RELATIONS = ("referred_by", "merged_into")
+
+
 def profile_client(request: BusinessRequest, pk: int) -> Client:
     """The client whose profile is asked for, through the business (another's → 404).
 
@@ -169,10 +176,9 @@ def profile_client(request: BusinessRequest, pk: int) -> Client:
         # Only the names of the referrer and of the client merged into: a select_related
         # of two more whole clients costs more to build than the page needs.
         names = {
-            f"{relation}_name": Concat(
-                f"{relation}__first_name", Value(" "), f"{relation}__last_name"
-            )
-            for relation in ("referred_by", "merged_into")
+            f"{relation}_{part}": F(f"{relation}__{part}")
+            for relation in NAMED_RELATIONS
+            for part in ("first_name", "last_name")
         }
         banner_notes = Q(kind=NoteKind.ALLERGY) | Q(is_pinned=True)
         clients = clients.select_related("referral_source").annotate(
@@ -180,7 +186,13 @@ def profile_client(request: BusinessRequest, pk: int) -> Client:
             has_merges=Exists(ClientMerge.objects.filter(kept=OuterRef("pk"))),
             has_banner_notes=Exists(ClientNote.objects.filter(banner_notes, client=OuterRef("pk"))),
         )
-    return get_object_or_404(clients, pk=pk)
+    client = get_object_or_404(clients, pk=pk)
+    for relation in NAMED_RELATIONS:
+        if hasattr(client, f"{relation}_first_name"):
+            first = getattr(client, f"{relation}_first_name") or ""
+            last = getattr(client, f"{relation}_last_name") or ""
+            setattr(client, f"{relation}_name", person_name(first, last))
+    return client
 
 
 def tab_url(request: BusinessRequest, client: Client, tab: str) -> str:
@@ -225,7 +237,11 @@ def render_tab(
         "client": client,
         "tab": tab,
         "tab_label": TAB_LABELS[tab],
-        "tabs": [(name, label, tab_url(request, client, name)) for name, label in TABS],
+        "tabs": [
+            (name, label, tab_url(request, client, name))
+            for name, label in TABS
+            if request.membership.has_role(TAB_ROLES.get(name, Role.STAFF))
+        ],
         **context,
     }
     if not wants_whole_page(request):

@@ -29,6 +29,7 @@ from appointments.profile_selectors import (
     client_visits_per_month,
     service_names,
 )
+from clients.consent import consent_history
 from clients.models import Client, ClientDocument, ClientNote, NoteKind
 from clients.notes import (
     MAX_DOCUMENT_BYTES,
@@ -44,6 +45,7 @@ from clients.notes import (
     note_update,
 )
 from clients.notes_forms import DocumentForm, NoteForm
+from clients.privacy_views import ERASED_MESSAGE
 from clients.profile import profile_client, render_tab, tab_url
 from clients.profile_chart import MonthlyChart, monthly_chart
 from clients.profile_common import (
@@ -300,6 +302,7 @@ def notes_response(
         "flash": flash,
         "can_delete_documents": _can_delete_documents(request),
         "notes_url": tab_url(request, client, "notes"),
+        "consent": consent_history(client),
     }
     return render_tab(request, client, "notes", context, status=status)
 
@@ -324,6 +327,8 @@ def notes_tab(request: BusinessRequest, pk: int) -> HttpResponse:
 @role_required(Role.STAFF)
 def note_add(request: BusinessRequest, pk: int) -> HttpResponse:
     client = profile_client(request, pk)
+    if client.is_erased:
+        raise PermissionDenied(ERASED_MESSAGE)
     form = NoteForm(request.POST, prefix="note")
     if not form.is_valid():
         return notes_response(request, client, note_form=form)
@@ -384,6 +389,8 @@ def document_add(request: BusinessRequest, pk: int) -> HttpResponse:
     """Upload a document. A body larger than the limit is refused before it is read; a file
     that passes the limit while it streams in is dropped as it arrives."""
     client = profile_client(request, pk)
+    if client.is_erased:
+        raise PermissionDenied(ERASED_MESSAGE)
     try:
         length = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:

@@ -16,6 +16,7 @@ from django.utils import timezone
 from import_export import fields, resources, widgets
 
 from clients import export
+from clients.consent import changed_channels, consent_record
 from clients.imports import Plan, Row, apply_row, decide_date_orders
 from clients.imports_fields import detect_vendor, propose_mapping
 from clients.models import Client, ClientNote, ClientTag, NoteKind, ReferralSource, Tag
@@ -45,6 +46,7 @@ class ClientResource(resources.ModelResource):
         self.headers: list[str] = []
         self._rows: dict[int, Row] = {}
         self._sources: dict[str, int] = {}
+        self._consent: dict[int, list[str]] = {}
         for index, label in enumerate(export.HEADERS):
             self.fields[f"col_{index}"] = SharedField(index, label)
 
@@ -107,8 +109,9 @@ class ClientResource(resources.ModelResource):
         prepared = self._row(row, kwargs.get("row_number") or 0)
         new = instance.pk is None
         instance.business = self._business()
-        apply_row(instance, prepared, now=timezone.now(), source=self._source, new=new)
+        before = apply_row(instance, prepared, now=timezone.now(), source=self._source, new=new)
         self._rows[id(instance)] = prepared
+        self._consent[id(instance)] = changed_channels(before)
 
     def _source(self, name: str) -> int:
         key = fold(name)
@@ -132,6 +135,8 @@ class ClientResource(resources.ModelResource):
         # The platform admin writes through the platform connection: stay on it.
         with transaction.atomic(using=router.db_for_write(Client)):
             instance.save()  # refreshes the derived search columns
+            # Unverified records of the answers the file gave (clients/consent.py).
+            consent_record(instance, self._consent.pop(id(instance), []), by=None)
             if prepared is None:
                 return
             values = prepared.values

@@ -3,25 +3,13 @@
 from __future__ import annotations
 
 from django.db import transaction
-from django.utils import timezone
 
+from clients.consent import CHANNELS as CONSENT_CHANNELS
+from clients.consent import consent_record, consent_set
 from clients.models import Client, ClientTag, ConsentSource, Tag
 from glamiti.models import Business, User
 
-CONSENT_CHANNELS = ("email", "sms")
 BIRTHDAY_FIELDS = ("birth_day", "birth_month", "birth_year")
-
-
-def _apply_consent(
-    client: Client, channel: str, given: bool, was: bool | None, source: str
-) -> None:
-    """Record when and how consent changed; an unchanged answer keeps its original time."""
-    field = f"{channel}_marketing"
-    if was == given and getattr(client, f"{field}_at"):
-        return
-    setattr(client, field, given)
-    setattr(client, f"{field}_at", timezone.now())
-    setattr(client, f"{field}_source", source)
 
 
 def _set_tags(client: Client, tags: list[Tag], new_names: list[str]) -> None:
@@ -50,17 +38,20 @@ def client_save(
         setattr(client, field, data.get(field))
     consent_fields = [f"{channel}_marketing" for channel in CONSENT_CHANNELS]
     # The form has already set the new answers on the instance: compare with what is stored.
-    stored = {} if is_new else Client.objects.filter(pk=client.pk).values(*consent_fields).get()
+    # Locked: two saves at once must not both record the same change.
+    rows = Client.objects.select_for_update().filter(pk=client.pk)
+    stored = {} if is_new else rows.values(*consent_fields).get()
+    changed = []
     for channel, field in zip(CONSENT_CHANNELS, consent_fields, strict=True):
-        given = bool(data.get(field))
-        if is_new and not given:
-            continue
-        _apply_consent(client, channel, given, stored.get(field), ConsentSource.FORM)
+        given, was = bool(data.get(field)), stored.get(field)
+        if consent_set(client, channel, given, was=was, source=ConsentSource.FORM):
+            changed.append(channel)
     if not client.is_blocked:
         client.blocked_reason = ""
     if is_new:
         client.created_by = by
     client.save()
+    consent_record(client, changed, by=by)
     _set_tags(client, list(data.get("tags") or []), data.get("new_tags") or [])
     return client
 

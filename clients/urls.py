@@ -20,4 +20,5 @@ urlpatterns = [
     path("<int:pk>/photo/", views.client_photo, name="photo"),
     path("", include("clients.merge_urls")),
     path("", include("clients.import_urls")),
+    path("", include("clients.privacy_urls")),
 ]

@@ -12,7 +12,9 @@ from django.views.decorators.vary import vary_on_headers
 from clients import services
 from clients.forms import ClientForm, ReferralSourceForm, TagForm
 from clients.listing import CONSENT_CHOICES, LAPSED_CHOICES, SORTS, ClientFilters, client_page
+from clients.masking import display_name, masks_for
 from clients.models import Client
+from clients.privacy_views import erased_client_response
 from clients.profile import profile_client
 from clients.profile_tabs import history_response
 from clients.selectors import matching_clients, related_record_counts
@@ -60,6 +62,7 @@ def _save_client_form(request: BusinessRequest, client: Client | None) -> HttpRe
         request.FILES or None,
         instance=client or Client(business=request.business),
         business=request.business,
+        masked=masks_for(request.membership),
     )
     if request.method != "POST" or not form.is_valid():
         return _client_form_response(request, form, client, [])
@@ -78,10 +81,10 @@ def _save_client_form(request: BusinessRequest, client: Client | None) -> HttpRe
     if request.POST.get("dialog") == "1" and request.htmx:
         # The dialog closes; whoever opened it (booking, checkout, the list) gets the client.
         response = HttpResponse("")
-        payload = {"id": saved.pk, "name": saved.full_name, "url": saved.get_absolute_url()}
+        payload = {"id": saved.pk, "name": display_name(saved), "url": saved.get_absolute_url()}
         response["HX-Trigger"] = json.dumps({"clientSaved": payload})
         return response
-    messages.success(request, f"{saved.full_name} {'added' if is_new else 'saved'}.")
+    messages.success(request, f"{display_name(saved)} {'added' if is_new else 'saved'}.")
     return redirect(saved)
 
 
@@ -93,6 +96,8 @@ def client_create(request: BusinessRequest) -> HttpResponse:
 @role_required(Role.STAFF)
 def client_edit(request: BusinessRequest, pk: int) -> HttpResponse:
     client = get_object_or_404(request.business.clients, pk=pk)
+    if refused := erased_client_response(request, client):
+        return refused
     return _save_client_form(request, client)
 
 
@@ -107,8 +112,10 @@ def client_detail(request: BusinessRequest, pk: int) -> HttpResponse:
 @role_required(Role.STAFF)
 def client_archive(request: BusinessRequest, pk: int) -> HttpResponse:
     client = get_object_or_404(request.business.clients, pk=pk)
+    if refused := erased_client_response(request, client):
+        return refused
     client.archive()
-    messages.success(request, f"{client.full_name} archived. Their history is kept.")
+    messages.success(request, f"{display_name(client)} archived. Their history is kept.")
     return redirect(client)
 
 
@@ -116,8 +123,10 @@ def client_archive(request: BusinessRequest, pk: int) -> HttpResponse:
 @role_required(Role.STAFF)
 def client_restore(request: BusinessRequest, pk: int) -> HttpResponse:
     client = get_object_or_404(request.business.clients, pk=pk)
+    if refused := erased_client_response(request, client):
+        return refused
     client.restore()
-    messages.success(request, f"{client.full_name} restored.")
+    messages.success(request, f"{display_name(client)} restored.")
     return redirect(client)
 
 

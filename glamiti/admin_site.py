@@ -5,6 +5,7 @@ from django.contrib import admin
 from django.contrib.admin.apps import AdminConfig
 from django.http import HttpRequest, HttpResponse
 
+from audit.context import Source, audit_context
 from glamiti.rls import platform_access
 
 
@@ -21,7 +22,7 @@ class PlatformAdminSite(admin.AdminSite):
 
         @wraps(inner)
         def across_tenants(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-            with platform_access():
+            with platform_access(), audit_context(Source.ADMIN, actor=request.user):
                 response = inner(request, *args, **kwargs)
                 if hasattr(response, "render") and not getattr(response, "is_rendered", True):
                     response.render()

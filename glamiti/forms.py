@@ -44,14 +44,36 @@ class BusinessForm(forms.ModelForm):
 
     class Meta:
         model = Business
-        fields = ["name", "time_zone", "currency", "country", "locale", "no_show_fee"]
-        help_texts = {"country": "Two-letter code such as GB, IE, US or FR."}
+        fields = [
+            "name",
+            "time_zone",
+            "currency",
+            "country",
+            "locale",
+            "no_show_fee",
+            "mask_contacts_from_staff",
+            "retention_years",
+        ]
+        help_texts = {
+            "country": "Two-letter code such as GB, IE, US or FR.",
+            "retention_years": "Leave empty to keep clients until you erase them. Clients with "
+            "no visit, sale or booking for this many years are erased (GDPR) when the "
+            "scheduled job runs; those with an open voucher balance are held back.",
+        }
 
     def clean_country(self) -> str:
         return self.cleaned_data["country"].strip().upper()
 
     def clean_no_show_fee(self) -> Decimal:
         return self.cleaned_data.get("no_show_fee") or Decimal("0")
+
+    def clean_retention_years(self) -> int | None:
+        years = self.cleaned_data.get("retention_years")
+        if years is not None and not 1 <= years <= 100:
+            raise forms.ValidationError(
+                "Enter a number of years from 1 to 100, or leave it empty to keep clients."
+            )
+        return years
 
 
 class TeamMemberForm(forms.ModelForm):

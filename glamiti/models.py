@@ -113,6 +113,17 @@ class Business(models.Model):
         help_text="Charged to the client's default saved card when you ask, after a no-show. "
         "0 for no fee.",
     )
+    mask_contacts_from_staff = models.BooleanField(
+        "Hide client contact details from staff",
+        default=False,
+        help_text="Staff then see first names with the initial of the last name, masked "
+        "e-mail addresses and only the last 4 digits of phone numbers.",
+    )
+    retention_years = models.PositiveSmallIntegerField(
+        "Erase clients with no visit for N years",
+        null=True,
+        blank=True,
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

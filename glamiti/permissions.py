@@ -169,6 +169,11 @@ ACTIONS: dict[str, Action] = {
         ("clients:duplicates", "clients:merge"),
     ),
     "undo merge": Action(Role.MANAGER, "Undo a merge.", ("clients:merge-undo",)),
+    "activity log": Action(
+        Role.MANAGER,
+        "See a client's activity log: who changed what, when and from where.",
+        ("profile:activity",),
+    ),
     "void": Action(Role.MANAGER, "Void a sale.", ("sales:void",)),
     "refund": Action(
         Role.MANAGER,
@@ -190,6 +195,26 @@ ACTIONS: dict[str, Action] = {
         Role.OWNER, "Delete a client and their history for good.", ("clients:delete",)
     ),
     "adjust voucher": Action(Role.OWNER, "Correct a voucher's balance.", ("vouchers:adjust",)),
+    "revert": Action(
+        Role.OWNER,
+        "Put a client's field back to its value before a change, from the activity log.",
+        ("profile:activity-revert",),
+    ),
+    "gdpr export": Action(
+        Role.OWNER,
+        "Download everything held about one client (GDPR access request).",
+        ("clients:data-export",),
+    ),
+    "erase": Action(
+        Role.OWNER,
+        "Erase a client's personal data for good (GDPR erasure), keeping the accounts.",
+        ("clients:erase",),
+    ),
+    "retention": Action(
+        Role.OWNER,
+        "See which clients the retention rule would erase and which it holds back.",
+        ("clients:retention",),
+    ),
     "settings": Action(Role.OWNER, "Change the business's settings.", ("POST settings:index",)),
 }
 

@@ -7,6 +7,7 @@ Each tab is served by the app that owns its data; the default profile page
 from django.urls import path
 
 from appointments import profile_tabs as appointment_tabs
+from audit import views as audit_views
 from clients import profile_tabs as client_tabs
 from sales import cards_views
 from sales import profile_tabs as sale_tabs
@@ -43,4 +44,6 @@ urlpatterns = [
     path("cards/<int:card_pk>/default/", cards_views.card_make_default, name="card-default"),
     path("cards/<int:card_pk>/remove/", cards_views.card_delete, name="card-remove"),
     path("vouchers/", voucher_tabs.vouchers_tab, name="vouchers"),
+    path("activity/", audit_views.activity_tab, name="activity"),
+    path("activity/<int:entry_pk>/revert/", audit_views.activity_revert, name="activity-revert"),
 ]

@@ -76,7 +76,17 @@ INSTALLED_APPS = [
     "appointments",
     "sales",
     "vouchers",
+    "auditlog",
+    "audit",
 ]
+
+# The audit trail (audit/__init__.py): django-auditlog writing our tenant entry model.
+AUDITLOG_LOGENTRY_MODEL = "audit.AuditEntry"
+AUDITLOG_STORE_JSON_CHANGES = True  # values keep their type: a revert needs None vs ""
+AUDITLOG_USE_BASE_MANAGER = True  # its "value before" read must not need a scope
+AUDITLOG_DISABLE_REMOTE_ADDR = True  # staff IP addresses are not needed here
+# auditlog's own migrations would create its stock (swapped, never used) LogEntry table.
+MIGRATION_MODULES = {"auditlog": None}
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
@@ -90,6 +100,8 @@ MIDDLEWARE = [
     "glamiti.security.StripeAwareCSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "glamiti.tenancy.TenantMiddleware",
+    # Inside the tenant: makes the membership the viewer that contact masking follows.
+    "clients.masking.ContactMaskingMiddleware",
     # Last, as django-axes requires: it turns a locked-out login into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]

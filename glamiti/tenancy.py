@@ -21,6 +21,7 @@ from django.urls import Resolver404, resolve
 from django.utils import timezone
 from django_scopes import scope
 
+from audit.context import Source, audit_context
 from glamiti.models import Business, Membership
 from glamiti.rls import set_tenant_setting
 
@@ -112,7 +113,7 @@ class TenantMiddleware:
         request.membership = membership
         if request.session.get(LAST_BUSINESS_SESSION_KEY) != slug:
             request.session[LAST_BUSINESS_SESSION_KEY] = slug
-        with tenant_context(membership.business):
+        with tenant_context(membership.business), audit_context(Source.WEB, actor=request.user):
             response = self.get_response(request)
             # Lazy responses must render while the tenant is still active.
             if hasattr(response, "render") and not getattr(response, "is_rendered", True):

@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 
 from appointments.models import Appointment, AppointmentStatus
+from clients.masking import display_name
 from sales import cards, stripe_api
 from sales.models import (
     CardCharge,
@@ -91,7 +92,7 @@ def no_show_fee_state(appointment: Appointment) -> NoShowFee:
 
 
 def _problem(appointment: Appointment, fee: Decimal, card: SavedCard | None) -> str:
-    name = appointment.client.full_name
+    name = display_name(appointment.client)
     if appointment.status != AppointmentStatus.NO_SHOW:
         return "Only an appointment marked as a no-show can be charged a no-show fee."
     if fee <= 0:

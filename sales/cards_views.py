@@ -9,6 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from clients.masking import display_name
 from clients.models import Client
 from clients.profile import profile_client
 from glamiti.models import Role
@@ -92,7 +93,7 @@ def _complete(request: BusinessRequest, client: Client, setup: CardSetup) -> Htt
         messages.error(request, error.message)
     else:
         default = " It is the default card." if card.is_default else ""
-        messages.success(request, f"{_saved(card)} saved for {client.full_name}.{default}")
+        messages.success(request, f"{_saved(card)} saved for {display_name(client)}.{default}")
     return redirect(_tab_url(request, client))
 
 

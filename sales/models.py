@@ -7,6 +7,7 @@ from django.conf import settings
 from django.db import models
 from django.urls import reverse
 
+from audit.recording import AuditedQuerySet
 from glamiti.models import Business, TeamMember, TenantModel, business_key, tenant_manager
 
 
@@ -42,7 +43,7 @@ class SaleStatus(models.TextChoices):
     VOIDED = "voided", "Voided"
 
 
-class SaleQuerySet(models.QuerySet):
+class SaleQuerySet(AuditedQuerySet):
     def counted(self) -> SaleQuerySet:
         """Sales that count in totals: paid and not voided."""
         return self.filter(status=SaleStatus.COMPLETED)
@@ -159,7 +160,7 @@ class SaleItem(TenantModel):
     discount = models.DecimalField(max_digits=12, decimal_places=2, default=0)
     total = models.DecimalField(max_digits=12, decimal_places=2)
 
-    objects = tenant_manager()
+    objects = tenant_manager(AuditedQuerySet)
 
     class Meta:
         ordering = ["id"]
@@ -201,7 +202,7 @@ class Payment(TenantModel):
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
-    objects = tenant_manager()
+    objects = tenant_manager(AuditedQuerySet)
 
     class Meta:
         ordering = ["id"]
@@ -225,7 +226,7 @@ class TipAllocation(TenantModel):
     amount = models.DecimalField(max_digits=12, decimal_places=2)
     created_at = models.DateTimeField(auto_now_add=True)
 
-    objects = tenant_manager()
+    objects = tenant_manager(AuditedQuerySet)
 
     class Meta:
         ordering = ["id"]
@@ -336,7 +337,7 @@ class SavedCard(TenantModel):
     created_at = models.DateTimeField(auto_now_add=True)
     removed_at = models.DateTimeField(null=True, blank=True)
 
-    objects = tenant_manager()
+    objects = tenant_manager(AuditedQuerySet)
 
     class Meta:
         ordering = ["-is_default", "-created_at"]
@@ -367,7 +368,7 @@ class StripeCustomer(TenantModel):
     stripe_customer_id = models.CharField(max_length=255)
     created_at = models.DateTimeField(auto_now_add=True)
 
-    objects = tenant_manager()
+    objects = tenant_manager(AuditedQuerySet)
 
     class Meta:
         indexes = [models.Index(fields=["business", "client"], name="stripecustomer_client_idx")]
@@ -474,7 +475,7 @@ class CardCharge(TenantModel):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
-    objects = tenant_manager()
+    objects = tenant_manager(AuditedQuerySet)
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from appointments import services as appointment_services
 from appointments.models import Appointment, AppointmentStatus
+from clients.masking import display_name
 from sales import cards
 from sales.checkout import (
     ZERO,
@@ -193,7 +194,7 @@ def _check_card(business: Business, client: Client | None, card: SavedCard, inde
     if client is None:
         refuse("Choose the client whose saved card you are charging.")
     if card.business_id != business.pk or card.client_id != client.pk:
-        refuse(f"That card isn't one of {client.full_name}'s saved cards.")
+        refuse(f"That card isn't one of {display_name(client)}'s saved cards.")
     if card.removed_at is not None:
         refuse("That card has been removed; choose another.")
     if card.is_expired_on(timezone.localdate()):

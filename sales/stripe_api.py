@@ -335,6 +335,20 @@ def customer_create(
     return customer["id"]
 
 
+def customer_delete(customer_id: str) -> None:
+    """Delete a Stripe Customer for good (a client's erasure); one Stripe has already
+    forgotten is fine. Detach its cards first: that is what `payment_method_detach` is for."""
+    try:
+        _call(
+            "delete customer",
+            None,
+            lambda: _client().v1.customers.delete(customer_id),
+        )
+    except StripeError as error:
+        if error.kind != "not_found":
+            raise
+
+
 def setup_intent_create(
     *, customer_id: str, metadata: dict[str, str], idempotency_key: str
 ) -> SetupIntent:

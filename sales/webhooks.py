@@ -18,6 +18,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from audit.context import Source, audit_context
 from glamiti.models import Business
 from glamiti.rls import platform_access
 from glamiti.tenancy import tenant_context
@@ -46,7 +47,8 @@ def stripe_webhook(request: HttpRequest) -> HttpResponse:
         logger.warning("Stripe webhook refused: %s", error)
         return HttpResponse("Invalid signature.", status=400, content_type="text/plain")
     try:
-        outcome = event_process(event)
+        with audit_context(Source.WEBHOOK):
+            outcome = event_process(event)
     except stripe_api.StripeError as error:
         # Stripe retries later: nothing was recorded for this event.
         logger.warning("Stripe event %s not processed: %s", event["id"], error.message)

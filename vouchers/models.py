@@ -8,6 +8,7 @@ from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 
+from audit.recording import AuditedQuerySet
 from glamiti.models import TenantModel, business_key, tenant_manager
 
 
@@ -18,7 +19,7 @@ class VoucherStatus(models.TextChoices):
     EXPIRED = "expired", "Expired"
 
 
-class VoucherQuerySet(models.QuerySet):
+class VoucherQuerySet(AuditedQuerySet):
     """Status is derived from balance and expiry, never stored: these filters mirror `status`."""
 
     def redeemable(self, on: datetime.date | None = None) -> VoucherQuerySet:
@@ -157,7 +158,7 @@ class VoucherLedgerEntry(TenantModel):
     )
     created_at = models.DateTimeField(default=timezone.now)
 
-    objects = tenant_manager()
+    objects = tenant_manager(AuditedQuerySet)
 
     class Meta:
         ordering = ["created_at", "id"]

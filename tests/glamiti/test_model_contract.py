@@ -8,7 +8,7 @@ from django_scopes import ScopeError
 
 from glamiti.models import Business
 
-OUR_APPS = {"glamiti", "clients", "appointments", "sales", "vouchers"}
+OUR_APPS = {"glamiti", "clients", "appointments", "sales", "vouchers", "audit"}
 PLATFORM_MODELS = {"glamiti.Business", "glamiti.Membership", "glamiti.User", "sales.StripeEvent"}
 
 

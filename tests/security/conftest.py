@@ -158,7 +158,16 @@ ROUTE_OBJECTS: dict[str, list[dict[str, str]]] = {
     ],
     **{
         f"clients:{name}": [{"pk": "client"}]
-        for name in ("detail", "edit", "archive", "restore", "delete", "photo")
+        for name in (
+            "detail",
+            "edit",
+            "archive",
+            "restore",
+            "delete",
+            "photo",
+            "data-export",
+            "erase",
+        )
     },
     "clients:merge-undo": [{"pk": "merge"}],
     **{
@@ -189,8 +198,10 @@ ROUTE_OBJECTS: dict[str, list[dict[str, str]]] = {
             "cards",
             "card-add",
             "vouchers",
+            "activity",
         )
     },
+    "profile:activity-revert": [{"pk": "client", "entry_pk": "audit entry"}],
     **{
         f"profile:{name}": [{"pk": "client", "note_pk": "note"}]
         for name in ("note-edit", "note-pin", "note-delete")
@@ -383,6 +394,16 @@ def _source(o: Objects):
     return ReferralSource.objects.create(business=o.business, name="Walk-in")
 
 
+def _audit_entry(o: Objects):
+    """A change to the client's e-mail, as the activity log offers to revert."""
+    from audit.models import AuditEntry
+
+    client = o["client"]
+    client.email = f"changed-{o.business.slug}@example.com"
+    client.save()
+    return AuditEntry.objects.filter(client_id=client.pk).order_by("-id").first()
+
+
 BUILDERS: dict[str, Callable[[Objects], Any]] = {
     "client": _client,
     "second client": lambda o: ClientFactory(business=o.business),
@@ -405,6 +426,7 @@ BUILDERS: dict[str, Callable[[Objects], Any]] = {
     "source": _source,
     "import": _import,
     "merge": _merge,
+    "audit entry": _audit_entry,
 }
 
 

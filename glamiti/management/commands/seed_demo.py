@@ -9,6 +9,8 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
+from clients.consent import CHANNELS as CONSENT_CHANNELS
+from clients.consent import Answer, consent_record_bulk
 from clients.models import Client, ClientTag
 from glamiti.models import Business, Membership, Role, TeamMember
 from glamiti.tenancy import tenant_context
@@ -224,6 +226,16 @@ class Command(BaseCommand):
             ClientTag(business=business, client=client, tag=tag)
             for client, client_tags in zip(new_clients, new_tags, strict=True)
             for tag in client_tags
+        )
+        # Every "yes" has its record, as if staff had asked (clients/consent.py).
+        answers = [
+            Answer(client.pk, channel, True, True)
+            for client in new_clients
+            for channel in CONSENT_CHANNELS
+            if getattr(client, f"{channel}_marketing")
+        ]
+        consent_record_bulk(
+            business_id=business.pk, answers=answers, source="form", by_id=None, now=now
         )
         return len(new_clients)
 
