@@ -81,12 +81,7 @@ class PlatformRouter:
     connection. Everything else (users, sessions, the admin log) stays on the default one."""
 
     def _route(self, model: Any, **hints: Any) -> str | None:
-        if (
-            _platform.get()
-            and PLATFORM_ALIAS in connections.settings
-            and model._meta.db_table not in RLS_EXEMPT
-            and has_business_column(model)
-        ):
+        if _platform.get() and PLATFORM_ALIAS in connections.settings and is_rls_table(model):
             return PLATFORM_ALIAS
         return None
 
@@ -113,23 +108,22 @@ def constraint_name(*parts: str) -> str:
     return f"{name[:54]}_{digest}"
 
 
-def tenant_models(apps) -> list:
-    """Models whose table carries a `business` column and is not exempt."""
-    found = []
-    for model in apps.get_models():
-        if model._meta.proxy or not model._meta.managed:
-            continue
-        field = next((f for f in model._meta.local_fields if f.name == "business"), None)
-        if field is None or not field.is_relation:
-            continue
-        if model._meta.db_table in RLS_EXEMPT:
-            continue
-        found.append(model)
-    return found
-
-
 def has_business_column(model) -> bool:
     return any(f.name == "business" and f.is_relation for f in model._meta.local_fields)
+
+
+def is_rls_table(model) -> bool:
+    """Whether row-level security guards the model's table."""
+    return has_business_column(model) and model._meta.db_table not in RLS_EXEMPT
+
+
+def tenant_models(apps) -> list:
+    """Models whose table carries a `business` column and is not exempt."""
+    return [
+        model
+        for model in apps.get_models()
+        if not model._meta.proxy and model._meta.managed and is_rls_table(model)
+    ]
 
 
 def enable_rls_sql(table: str) -> list[str]:

@@ -46,6 +46,7 @@ class Route:
     route: str
     kwargs: tuple[str, ...]
     callback: Callable = field(compare=False, repr=False)
+    named: bool = field(default=True, compare=False)
 
     @property
     def is_tenant(self) -> bool:
@@ -84,7 +85,7 @@ def discover_routes() -> list[Route]:
                 walk(pattern.url_patterns, route, inner, more)
             elif isinstance(pattern, URLPattern):
                 name = f"{namespace}{pattern.name}" if pattern.name else f"{namespace}{route}"
-                found.append(Route(name, route, more, pattern.callback))
+                found.append(Route(name, route, more, pattern.callback, bool(pattern.name)))
 
     walk(get_resolver().url_patterns, "", "", ())
     return found

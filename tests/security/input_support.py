@@ -14,7 +14,7 @@ from typing import Any
 from django.apps import apps
 from django.core.files.base import ContentFile
 from django.db import models
-from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.urls import reverse
 from django.utils import timezone
 
 from appointments.models import AppointmentStatus
@@ -36,6 +36,7 @@ from tests.factories_imports import PDF_BYTES
 from tests.factories_sales import ProductFactory, make_sale
 from tests.factories_vouchers import make_voucher
 from tests.rls import all_tenants
+from tests.security.conftest import Route, discover_routes
 
 # --- Payloads ------------------------------------------------------------------------------
 
@@ -385,32 +386,10 @@ def build_site(world, *, payloads: bool = False) -> Site:
 # --- Routes --------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Route:
-    name: str
-    params: tuple[str, ...]
-
-
 def all_routes() -> list[Route]:
     """Every named URL of the project (the admin apart), with its URL parameter names."""
-    found: list[Route] = []
-
-    def walk(patterns, namespace: str, params: tuple[str, ...]) -> None:
-        for entry in patterns:
-            own = tuple(getattr(entry.pattern, "converters", {}) or ()) or tuple(
-                entry.pattern.regex.groupindex
-            )
-            own = tuple(p for p in own if p not in params)
-            if isinstance(entry, URLResolver):
-                if entry.namespace == "admin":
-                    continue
-                inner = f"{namespace}{entry.namespace}:" if entry.namespace else namespace
-                walk(entry.url_patterns, inner, params + own)
-            elif isinstance(entry, URLPattern) and entry.name:
-                found.append(Route(namespace + entry.name, params + own))
-
-    walk(get_resolver().url_patterns, "", ())
-    return sorted(set(found), key=lambda r: r.name)
+    routes = [r for r in discover_routes() if r.named and r.namespace != "admin"]
+    return sorted(routes, key=lambda r: r.name)
 
 
 def _audit_entry_pk(client) -> int:
@@ -509,9 +488,9 @@ def route_urls(world, site: Site) -> dict[str, str]:
     unknown = []
     for route in all_routes():
         kwargs = dict(known.get(route.name, {}))
-        if "business" in route.params:
+        if "business" in route.kwargs:
             kwargs["business"] = world.business.slug
-        if set(kwargs) != set(route.params):
+        if set(kwargs) != set(route.kwargs):
             unknown.append(route)
             continue
         urls[route.name] = reverse(route.name, kwargs=kwargs)
