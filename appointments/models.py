@@ -5,7 +5,7 @@ from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 
-from glamiti.models import TeamMember, TenantModel, business_key, tenant_manager
+from glamiti.models import SAME_BUSINESS_KEY, TeamMember, TenantModel, business_key, tenant_manager
 
 
 class Service(TenantModel):
@@ -62,10 +62,16 @@ class AppointmentQuerySet(models.QuerySet):
 class Appointment(TenantModel):
     business = business_key("appointments")
     client = models.ForeignKey(
-        "clients.Client", on_delete=models.CASCADE, related_name="appointments"
+        "clients.Client",
+        on_delete=models.CASCADE,
+        related_name="appointments",
+        db_constraint=SAME_BUSINESS_KEY,
     )
     team_member = models.ForeignKey(
-        TeamMember, on_delete=models.PROTECT, related_name="appointments"
+        TeamMember,
+        on_delete=models.PROTECT,
+        related_name="appointments",
+        db_constraint=SAME_BUSINESS_KEY,
     )
     start_at = models.DateTimeField()
     end_at = models.DateTimeField()
@@ -147,8 +153,15 @@ class AppointmentService(TenantModel):
     """A service on an appointment, with its price and duration as they were at booking."""
 
     business = business_key()
-    appointment = models.ForeignKey(Appointment, on_delete=models.CASCADE, related_name="services")
-    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="+")
+    appointment = models.ForeignKey(
+        Appointment,
+        on_delete=models.CASCADE,
+        related_name="services",
+        db_constraint=SAME_BUSINESS_KEY,
+    )
+    service = models.ForeignKey(
+        Service, on_delete=models.PROTECT, related_name="+", db_constraint=SAME_BUSINESS_KEY
+    )
     name = models.CharField(max_length=120)
     price = models.DecimalField(max_digits=12, decimal_places=2)
     duration_minutes = models.PositiveSmallIntegerField()

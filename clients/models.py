@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from audit.recording import AuditedQuerySet
 from clients.normalize import phone_search_digits, search_text_for
-from glamiti.models import TenantModel, business_key, tenant_manager
+from glamiti.models import SAME_BUSINESS_KEY, TenantModel, business_key, tenant_manager
 
 
 class Gender(models.TextChoices):
@@ -134,10 +134,20 @@ class Client(TenantModel):
     country = models.CharField(max_length=2, blank=True)
 
     referral_source = models.ForeignKey(
-        ReferralSource, null=True, blank=True, on_delete=models.SET_NULL, related_name="clients"
+        ReferralSource,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="clients",
+        db_constraint=SAME_BUSINESS_KEY,
     )
     referred_by = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="referrals"
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="referrals",
+        db_constraint=SAME_BUSINESS_KEY,
     )
 
     email_marketing = models.BooleanField(default=False)
@@ -173,7 +183,13 @@ class Client(TenantModel):
     phone_digits = models.CharField(max_length=64, blank=True, editable=False)
 
     merged_into = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        editable=False,
+        db_constraint=SAME_BUSINESS_KEY,
     )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -264,8 +280,15 @@ class ClientTag(TenantModel):
     """A tag on a client. Explicit so that the row carries its business like every other."""
 
     business = business_key()
-    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="client_tags")
-    tag = models.ForeignKey(Tag, on_delete=models.CASCADE, related_name="client_tags")
+    client = models.ForeignKey(
+        Client,
+        on_delete=models.CASCADE,
+        related_name="client_tags",
+        db_constraint=SAME_BUSINESS_KEY,
+    )
+    tag = models.ForeignKey(
+        Tag, on_delete=models.CASCADE, related_name="client_tags", db_constraint=SAME_BUSINESS_KEY
+    )
 
     objects = tenant_manager(AuditedQuerySet)
 
@@ -279,8 +302,18 @@ class ClientTag(TenantModel):
 class ClientMerge(TenantModel):
     """One merge of `merged` into `kept`, with what it changed, so it can be undone."""
 
-    kept = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="merges_kept")
-    merged = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="merges_absorbed")
+    kept = models.ForeignKey(
+        Client,
+        on_delete=models.CASCADE,
+        related_name="merges_kept",
+        db_constraint=SAME_BUSINESS_KEY,
+    )
+    merged = models.ForeignKey(
+        Client,
+        on_delete=models.CASCADE,
+        related_name="merges_absorbed",
+        db_constraint=SAME_BUSINESS_KEY,
+    )
     filled_fields = models.JSONField(
         default=dict, help_text="Fields of `kept` filled from `merged`."
     )
@@ -308,7 +341,9 @@ class NoteKind(models.TextChoices):
 
 class ClientNote(TenantModel):
     business = business_key()
-    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="notes")
+    client = models.ForeignKey(
+        Client, on_delete=models.CASCADE, related_name="notes", db_constraint=SAME_BUSINESS_KEY
+    )
     kind = models.CharField(max_length=12, choices=NoteKind.choices, default=NoteKind.PREFERENCE)
     text = models.TextField(max_length=5000)
     is_pinned = models.BooleanField(default=False)
@@ -347,7 +382,9 @@ def client_document_path(instance: ClientDocument, filename: str) -> str:
 
 class ClientDocument(TenantModel):
     business = business_key()
-    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="documents")
+    client = models.ForeignKey(
+        Client, on_delete=models.CASCADE, related_name="documents", db_constraint=SAME_BUSINESS_KEY
+    )
     kind = models.CharField(max_length=10, choices=DocumentKind.choices, default=DocumentKind.OTHER)
     title = models.CharField(max_length=120, blank=True)
     file = models.FileField(upload_to=client_document_path, max_length=255)
@@ -442,7 +479,14 @@ class ClientImport(TenantModel):
     rejected_file = models.FileField(
         upload_to=client_import_rejected_path, max_length=255, blank=True
     )
-    tag = models.ForeignKey(Tag, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    tag = models.ForeignKey(
+        Tag,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_constraint=SAME_BUSINESS_KEY,
+    )
     undo_summary = models.JSONField(default=dict)
     undone_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -493,7 +537,10 @@ class ClientImportProblem(TenantModel):
 
     business = business_key()
     client_import = models.ForeignKey(
-        ClientImport, on_delete=models.CASCADE, related_name="problems"
+        ClientImport,
+        on_delete=models.CASCADE,
+        related_name="problems",
+        db_constraint=SAME_BUSINESS_KEY,
     )
     row = models.PositiveIntegerField()
     column = models.CharField(max_length=100, blank=True)
@@ -526,7 +573,10 @@ class ClientImportChange(TenantModel):
 
     business = business_key()
     client_import = models.ForeignKey(
-        ClientImport, on_delete=models.CASCADE, related_name="changes"
+        ClientImport,
+        on_delete=models.CASCADE,
+        related_name="changes",
+        db_constraint=SAME_BUSINESS_KEY,
     )
     kind = models.CharField(max_length=10, choices=Kind.choices)
     ids = models.JSONField(default=list, help_text="Ids of the rows created.")
@@ -557,7 +607,12 @@ class ConsentRecord(TenantModel):
     """
 
     business = business_key()
-    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="consent_records")
+    client = models.ForeignKey(
+        Client,
+        on_delete=models.CASCADE,
+        related_name="consent_records",
+        db_constraint=SAME_BUSINESS_KEY,
+    )
     channel = models.CharField(max_length=5, choices=ConsentChannel.choices)
     given = models.BooleanField(help_text="True: consent given; False: withdrawn or refused.")
     recorded_at = models.DateTimeField(default=timezone.now)

@@ -137,6 +137,14 @@ class Business(models.Model):
         return reverse("dashboard", kwargs={"business": self.slug})
 
 
+# Every foreign key from one tenant table to another passes db_constraint=SAME_BUSINESS_KEY:
+# PostgreSQL checks it with the composite key (business_id, x_id) → (business_id, id) that
+# row-level security needs (glamiti.rls.same_business_fk_sql), which also proves the row
+# exists. A second, single-column key would double every check (tests/glamiti/
+# test_rls_catalogue.py holds both rules). SQLite, for development only, has neither.
+SAME_BUSINESS_KEY = False
+
+
 def business_key(related_name: str = "+") -> models.ForeignKey:
     """The `business` column of a tenant table whose composite indexes all lead with it.
 

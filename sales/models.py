@@ -8,7 +8,14 @@ from django.db import models
 from django.urls import reverse
 
 from audit.recording import AuditedQuerySet
-from glamiti.models import Business, TeamMember, TenantModel, business_key, tenant_manager
+from glamiti.models import (
+    SAME_BUSINESS_KEY,
+    Business,
+    TeamMember,
+    TenantModel,
+    business_key,
+    tenant_manager,
+)
 
 
 class Product(TenantModel):
@@ -58,6 +65,7 @@ class Sale(TenantModel):
         on_delete=models.SET_NULL,
         related_name="sales",
         help_text="Empty for a walk-in.",
+        db_constraint=SAME_BUSINESS_KEY,
     )
     appointment = models.ForeignKey(
         "appointments.Appointment",
@@ -65,6 +73,7 @@ class Sale(TenantModel):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="sales",
+        db_constraint=SAME_BUSINESS_KEY,
     )
     status = models.CharField(max_length=10, choices=SaleStatus.choices, default=SaleStatus.OPEN)
     # Totals are computed by the checkout service from the items, and stored so that
@@ -135,13 +144,25 @@ class ItemKind(models.TextChoices):
 
 class SaleItem(TenantModel):
     business = business_key()
-    sale = models.ForeignKey(Sale, on_delete=models.CASCADE, related_name="items")
+    sale = models.ForeignKey(
+        Sale, on_delete=models.CASCADE, related_name="items", db_constraint=SAME_BUSINESS_KEY
+    )
     kind = models.CharField(max_length=10, choices=ItemKind.choices)
     service = models.ForeignKey(
-        "appointments.Service", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        "appointments.Service",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_constraint=SAME_BUSINESS_KEY,
     )
     product = models.ForeignKey(
-        Product, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        Product,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_constraint=SAME_BUSINESS_KEY,
     )
     voucher = models.ForeignKey(
         "vouchers.Voucher",
@@ -150,9 +171,15 @@ class SaleItem(TenantModel):
         on_delete=models.PROTECT,
         related_name="sale_items",
         help_text="The voucher this item issued (voucher purchases).",
+        db_constraint=SAME_BUSINESS_KEY,
     )
     team_member = models.ForeignKey(
-        TeamMember, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        TeamMember,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_constraint=SAME_BUSINESS_KEY,
     )
     description = models.CharField(max_length=200)
     quantity = models.PositiveSmallIntegerField(default=1)
@@ -187,11 +214,18 @@ class PaymentMethod(models.TextChoices):
 
 class Payment(TenantModel):
     business = business_key()
-    sale = models.ForeignKey(Sale, on_delete=models.CASCADE, related_name="payments")
+    sale = models.ForeignKey(
+        Sale, on_delete=models.CASCADE, related_name="payments", db_constraint=SAME_BUSINESS_KEY
+    )
     method = models.CharField(max_length=16, choices=PaymentMethod.choices)
     amount = models.DecimalField(max_digits=12, decimal_places=2)
     voucher = models.ForeignKey(
-        "vouchers.Voucher", null=True, blank=True, on_delete=models.PROTECT, related_name="payments"
+        "vouchers.Voucher",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="payments",
+        db_constraint=SAME_BUSINESS_KEY,
     )
     voucher_entry = models.ForeignKey(
         "vouchers.VoucherLedgerEntry",
@@ -199,6 +233,7 @@ class Payment(TenantModel):
         blank=True,
         on_delete=models.PROTECT,
         related_name="+",
+        db_constraint=SAME_BUSINESS_KEY,
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -221,8 +256,12 @@ class TipAllocation(TenantModel):
     """The part of a sale's tip that one team member received."""
 
     business = business_key()
-    sale = models.ForeignKey(Sale, on_delete=models.CASCADE, related_name="tips")
-    team_member = models.ForeignKey(TeamMember, on_delete=models.PROTECT, related_name="tips")
+    sale = models.ForeignKey(
+        Sale, on_delete=models.CASCADE, related_name="tips", db_constraint=SAME_BUSINESS_KEY
+    )
+    team_member = models.ForeignKey(
+        TeamMember, on_delete=models.PROTECT, related_name="tips", db_constraint=SAME_BUSINESS_KEY
+    )
     amount = models.DecimalField(max_digits=12, decimal_places=2)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -250,10 +289,20 @@ class FeedbackSource(models.TextChoices):
 class Feedback(TenantModel):
     business = business_key("feedback")
     client = models.ForeignKey(
-        "clients.Client", null=True, blank=True, on_delete=models.SET_NULL, related_name="feedback"
+        "clients.Client",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="feedback",
+        db_constraint=SAME_BUSINESS_KEY,
     )
     sale = models.ForeignKey(
-        Sale, null=True, blank=True, on_delete=models.CASCADE, related_name="feedback"
+        Sale,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="feedback",
+        db_constraint=SAME_BUSINESS_KEY,
     )
     appointment = models.ForeignKey(
         "appointments.Appointment",
@@ -261,9 +310,15 @@ class Feedback(TenantModel):
         blank=True,
         on_delete=models.CASCADE,
         related_name="feedback",
+        db_constraint=SAME_BUSINESS_KEY,
     )
     team_member = models.ForeignKey(
-        TeamMember, null=True, blank=True, on_delete=models.SET_NULL, related_name="feedback"
+        TeamMember,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="feedback",
+        db_constraint=SAME_BUSINESS_KEY,
     )
     rating = models.PositiveSmallIntegerField()
     comment = models.TextField(blank=True, max_length=2000)
@@ -303,7 +358,12 @@ class FeedbackLink(TenantModel):
     """A private link a client opens without logging in, to leave feedback on a sale once."""
 
     business = business_key()
-    sale = models.OneToOneField(Sale, on_delete=models.CASCADE, related_name="feedback_link")
+    sale = models.OneToOneField(
+        Sale,
+        on_delete=models.CASCADE,
+        related_name="feedback_link",
+        db_constraint=SAME_BUSINESS_KEY,
+    )
     token = models.CharField(max_length=64, default=new_feedback_token)
     expires_at = models.DateTimeField()
     used_at = models.DateTimeField(null=True, blank=True)
@@ -325,7 +385,10 @@ class SavedCard(TenantModel):
 
     business = business_key()
     client = models.ForeignKey(
-        "clients.Client", on_delete=models.CASCADE, related_name="saved_cards"
+        "clients.Client",
+        on_delete=models.CASCADE,
+        related_name="saved_cards",
+        db_constraint=SAME_BUSINESS_KEY,
     )
     stripe_payment_method_id = models.CharField(max_length=255)
     brand = models.CharField(max_length=20)
@@ -363,7 +426,10 @@ class StripeCustomer(TenantModel):
 
     business = business_key()
     client = models.OneToOneField(
-        "clients.Client", on_delete=models.CASCADE, related_name="stripe_customer"
+        "clients.Client",
+        on_delete=models.CASCADE,
+        related_name="stripe_customer",
+        db_constraint=SAME_BUSINESS_KEY,
     )
     stripe_customer_id = models.CharField(max_length=255)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -395,13 +461,23 @@ class CardSetup(TenantModel):
     """
 
     business = business_key()
-    client = models.ForeignKey("clients.Client", on_delete=models.CASCADE, related_name="+")
+    client = models.ForeignKey(
+        "clients.Client",
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_constraint=SAME_BUSINESS_KEY,
+    )
     stripe_setup_intent_id = models.CharField(max_length=255, blank=True)
     status = models.CharField(
         max_length=10, choices=CardSetupStatus.choices, default=CardSetupStatus.PENDING
     )
     card = models.ForeignKey(
-        SavedCard, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        SavedCard,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_constraint=SAME_BUSINESS_KEY,
     )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -441,11 +517,23 @@ class CardCharge(TenantModel):
     """
 
     business = business_key()
-    client = models.ForeignKey("clients.Client", on_delete=models.CASCADE, related_name="+")
-    card = models.ForeignKey(SavedCard, on_delete=models.PROTECT, related_name="charges")
+    client = models.ForeignKey(
+        "clients.Client",
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_constraint=SAME_BUSINESS_KEY,
+    )
+    card = models.ForeignKey(
+        SavedCard, on_delete=models.PROTECT, related_name="charges", db_constraint=SAME_BUSINESS_KEY
+    )
     purpose = models.CharField(max_length=12, choices=ChargePurpose.choices)
     sale = models.ForeignKey(
-        Sale, null=True, blank=True, on_delete=models.SET_NULL, related_name="card_charges"
+        Sale,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="card_charges",
+        db_constraint=SAME_BUSINESS_KEY,
     )
     appointment = models.ForeignKey(
         "appointments.Appointment",
@@ -453,9 +541,15 @@ class CardCharge(TenantModel):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
+        db_constraint=SAME_BUSINESS_KEY,
     )
     payment = models.OneToOneField(
-        Payment, null=True, blank=True, on_delete=models.SET_NULL, related_name="card_charge"
+        Payment,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="card_charge",
+        db_constraint=SAME_BUSINESS_KEY,
     )
     amount = models.DecimalField(max_digits=12, decimal_places=2)
     currency = models.CharField(max_length=3)

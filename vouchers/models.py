@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from audit.recording import AuditedQuerySet
-from glamiti.models import TenantModel, business_key, tenant_manager
+from glamiti.models import SAME_BUSINESS_KEY, TenantModel, business_key, tenant_manager
 
 
 class VoucherStatus(models.TextChoices):
@@ -51,6 +51,7 @@ class Voucher(TenantModel):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="vouchers_bought",
+        db_constraint=SAME_BUSINESS_KEY,
     )
     recipient = models.ForeignKey(
         "clients.Client",
@@ -58,6 +59,7 @@ class Voucher(TenantModel):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="vouchers_received",
+        db_constraint=SAME_BUSINESS_KEY,
     )
     recipient_name = models.CharField(max_length=120, blank=True)
     issued_on = models.DateField()
@@ -136,7 +138,9 @@ class VoucherLedgerEntry(TenantModel):
     """Every change to a voucher's balance, so that the balance can always be explained."""
 
     business = business_key()
-    voucher = models.ForeignKey(Voucher, on_delete=models.CASCADE, related_name="ledger")
+    voucher = models.ForeignKey(
+        Voucher, on_delete=models.CASCADE, related_name="ledger", db_constraint=SAME_BUSINESS_KEY
+    )
     kind = models.CharField(max_length=12, choices=LedgerKind.choices)
     amount = models.DecimalField(
         max_digits=12, decimal_places=2, help_text="Signed: negative when the balance goes down."
@@ -152,6 +156,7 @@ class VoucherLedgerEntry(TenantModel):
         editable=False,
         on_delete=models.PROTECT,
         related_name="reversal",
+        db_constraint=SAME_BUSINESS_KEY,
     )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
