@@ -279,7 +279,7 @@ class Client(TenantModel):
 class ClientTag(TenantModel):
     """A tag on a client. Explicit so that the row carries its business like every other."""
 
-    business = business_key()
+    business = business_key(through="client")
     client = models.ForeignKey(
         Client,
         on_delete=models.CASCADE,
@@ -340,7 +340,7 @@ class NoteKind(models.TextChoices):
 
 
 class ClientNote(TenantModel):
-    business = business_key()
+    business = business_key(through="client")
     client = models.ForeignKey(
         Client, on_delete=models.CASCADE, related_name="notes", db_constraint=SAME_BUSINESS_KEY
     )
@@ -606,7 +606,7 @@ class ConsentRecord(TenantModel):
     and filters stay fast; these rows are its history.
     """
 
-    business = business_key()
+    business = business_key(through="client")
     client = models.ForeignKey(
         Client,
         on_delete=models.CASCADE,

@@ -127,6 +127,30 @@ def test_foreign_keys_between_tenant_tables_cannot_cross_businesses(db):
     assert not declared, f"declare these with db_constraint=SAME_BUSINESS_KEY: {declared}"
 
 
+def test_every_tenant_row_has_its_business_checked(db):
+    """By a key to the business, or through a required same-business key to a row whose
+    business is checked (business_key(through=...))."""
+    direct = {table for table, columns in foreign_keys(1) if columns == "business_id"}
+    composite = foreign_keys(2)
+    unchecked = []
+    for model in apps.get_models():
+        table = model._meta.db_table
+        if table not in tables_with_business_id() or table in direct:
+            continue
+        business = model._meta.get_field("business")
+        through = getattr(business, "business_through", "")
+        field = model._meta.get_field(through) if through else None
+        if not (
+            field is not None
+            and not field.null
+            and (table, f"business_id,{field.column}") in composite
+            and field.related_model._meta.db_table in direct
+        ):
+            unchecked.append(table)
+    assert not unchecked, f"tenant tables whose business nothing checks: {unchecked}"
+    assert len(direct) > 20
+
+
 def test_every_unique_constraint_on_a_tenant_table_includes_the_business(db):
     tenant_tables = tables_with_business_id() - set(RLS_EXEMPT)
     offenders = []
