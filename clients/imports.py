@@ -114,6 +114,7 @@ T = TypeVar("T")
 
 BATCH_SIZE = int(os.environ.get("GLAMITI_IMPORT_BATCH_SIZE", "5000"))
 SWITCH_INTERVAL = 0.0005  # seconds; see _prefetch
+KNOWN_TABLE_ROWS = 10_000  # see _tune_import_transaction
 PROBLEMS_KEPT = 20_000
 PREVIEW_ROWS = 10
 PROGRESS_EVERY = 0.25  # seconds between progress writes
@@ -224,32 +225,37 @@ class Plan:
         return [c for c in self.columns if c.field.kind in DATE_KINDS]
 
     def prepare(self, number: int, cells: list[Any]) -> Row:
+        steps = self.__dict__.get("_steps")
+        if steps is None:
+            steps = self._steps = _steps(self)
         row = Row(number, cells)
         values = row.values
         width = len(cells)
-        for column, normalise, key, combine in self.compiled:
-            index = column.index
+        for index, column, normalise, key, combine, cache, fallback, keep_drops in steps:
+            if fallback and ("first_name" in values or "last_name" in values):
+                continue  # only read when the first and last name columns are empty
             raw = cells[index] if index < width else ""
             if raw.__class__ is str:
-                raw = raw.strip()
-                if not raw or raw.casefold() in PLACEHOLDERS:
-                    continue
-                if raw[0] == "'" and len(raw) > 1 and (raw[1] in FORMULA_START or raw[1].isdigit()):
-                    raw = raw[1:]  # the apostrophe a spreadsheet (or our export) put in front
-            elif raw is None or raw == "":
+                value = cache.get(raw, _MISS)
+                if value is _MISS:
+                    value = _read(self, column, normalise, raw)
+                    if (
+                        keep_drops is not None
+                        and len(cache) < CACHE_SIZE
+                        and len(raw) <= CACHE_KEY_LENGTH
+                        and (keep_drops or value.__class__ is not _Problem)
+                    ):
+                        cache[raw] = value
+            else:
+                value = _read(self, column, normalise, raw)
+            if value is _SKIP:
                 continue
-            if key == "full_name" and ("first_name" in values or "last_name" in values):
-                continue  # only read when the first and last name columns are empty
-            try:
-                value = normalise(self, column, raw)
-            except Dropped as dropped:
-                row.problems.append(
-                    (ImportProblemLevel.WARNING, column.header, cell_text(raw)[:200],
-                     f"{dropped} The value was left out.")
-                )  # fmt: skip
+            kind = value.__class__
+            if kind is _Problem:
+                row.problems.append(value.problem)
                 continue
-            if value is None or value == "" or value == []:
-                continue
+            if kind is list:
+                value = value.copy()  # each row its own list of tags
             if key not in values:
                 values[key] = value
             elif combine == "join" and value not in values[key]:
@@ -257,12 +263,12 @@ class Plan:
             elif combine == "lines":
                 values[key] = f"{values[key]}\n{value}"
         if self.note_columns:
-            extra = [
-                f"{header}: {cell_text(cells[i]).strip()}"
-                for i, header in self.note_columns
-                if i < len(cells) and cell_text(cells[i]).strip()
-                and cell_text(cells[i]).strip().casefold() not in PLACEHOLDERS
-            ]  # fmt: skip
+            extra = []
+            for i, header in self.note_columns:
+                if i < len(cells):
+                    text = cell_text(cells[i]).strip()
+                    if text and text.casefold() not in PLACEHOLDERS:
+                        extra.append(f"{header}: {text}")
             if extra:
                 values["note"] = "\n".join(filter(None, [values.get("note", ""), *extra]))
         self._names(row)
@@ -279,7 +285,7 @@ class Plan:
         if not first and last:
             first, last = last, ""  # a single name is kept as the first name
             row.name_moved = True
-        if not first or not any(ch.isalpha() for ch in first + last):
+        if not first or not (first[0].isalpha() or any(ch.isalpha() for ch in first + last)):
             shown = " ".join(filter(None, [first, last]))
             row.error = (
                 f"“{shown}” is not a name."
@@ -295,6 +301,68 @@ class Plan:
 
 def fit_silently(text: str, max_length: int) -> str:
     return text[:max_length].rstrip() if max_length else text
+
+
+# What `Plan.prepare` makes of one cell: nothing (_SKIP), a problem, or the value.
+_SKIP = object()
+_MISS = object()
+# Files repeat the same cities, genders, yes/no and names: each column remembers what its
+# first few thousand short cells became. Only for kinds whose result depends on nothing but
+# the cell and the plan (not "archived": it reads the clock; not birthdays: two-digit years
+# read the clock, and they hardly repeat); "datetime" keeps only its successes, as a date in
+# the future stops being one.
+CACHED_KINDS = frozenset(
+    {"name", "full_name", "text", "place", "postal_code", "gender", "country", "bool",
+     "referral", "tags", "note"}
+)  # fmt: skip
+CACHE_SIZE = 4096
+CACHE_KEY_LENGTH = 100
+
+
+class _Problem:
+    """A cell's warning, as `Row.problems` holds it."""
+
+    __slots__ = ("problem",)
+
+    def __init__(self, problem: tuple[str, str, str, str]) -> None:
+        self.problem = problem
+
+
+def _steps(plan: Plan) -> list[tuple]:
+    """`Plan.compiled` with, per column, its cache of cells already read."""
+    steps = []
+    for column, normalise, key, combine in plan.compiled:
+        kind = column.field.kind
+        # None: only the empty cell is remembered; True/False: whether warnings are too.
+        keep_drops = True if kind in CACHED_KINDS else False if kind == "datetime" else None
+        cache: dict[str, Any] = {"": _SKIP}
+        steps.append(
+            (column.index, column, normalise, key, combine, cache, key == "full_name", keep_drops)
+        )
+    return steps
+
+
+def _read(
+    plan: Plan, column: Column, normalise: Callable[[Plan, Column, Any], Any], raw: Any
+) -> Any:
+    if raw.__class__ is str:
+        raw = raw.strip()
+        if not raw or raw.casefold() in PLACEHOLDERS:
+            return _SKIP
+        if raw[0] == "'" and len(raw) > 1 and (raw[1] in FORMULA_START or raw[1].isdigit()):
+            raw = raw[1:]  # the apostrophe a spreadsheet (or our export) put in front
+    elif raw is None or raw == "":
+        return _SKIP
+    try:
+        value = normalise(plan, column, raw)
+    except Dropped as dropped:
+        return _Problem(
+            (ImportProblemLevel.WARNING, column.header, cell_text(raw)[:200],
+             f"{dropped} The value was left out.")
+        )  # fmt: skip
+    if value is None or value == "" or value == []:
+        return _SKIP
+    return value
 
 
 def _text(plan: Plan, column: Column, raw: Any) -> str:
@@ -1166,7 +1234,10 @@ def _batches(
     batch: list[Row] = []
     count = 0
     for number, cells in _rows(imp, path):
-        if not any(c not in ("", None) and (c.__class__ is not str or c.strip()) for c in cells):
+        first = cells[0] if cells else None
+        if not (first.__class__ is str and first.strip()) and not any(
+            c not in ("", None) and (c.__class__ is not str or c.strip()) for c in cells
+        ):
             continue  # empty line
         count += 1
         if count > MAX_ROWS:
@@ -1371,7 +1442,7 @@ def _import_tag(imp: ClientImport, business: Business) -> Tag:
 def _run(imp: ClientImport, progress: Progress) -> None:
     business = imp.business
     with transaction.atomic():
-        _defer_gin_maintenance()
+        _tune_import_transaction()
         imp.changes.all().delete()
         plan = Plan.of(imp)
         tag = _import_tag(imp, business)
@@ -1418,26 +1489,30 @@ def _run(imp: ClientImport, progress: Progress) -> None:
         default_storage.delete(old_rejected)
 
 
-def _defer_gin_maintenance() -> None:
-    """PostgreSQL: let the client table's GIN (trigram search) indexes collect this import's
-    entries in their pending lists, merged in bulk once committed (_clean_gin_pending_lists),
-    instead of every 4 MB during the import: a third more rows per second."""
+def _tune_import_transaction() -> None:
+    """PostgreSQL, for the import's transaction: the client table's GIN (trigram search)
+    indexes collect its entries in their pending lists, merged in bulk once committed
+    (_clean_gin_pending_lists), instead of every 4 MB (a third more rows per second); and
+    which foreign keys are checked batch by batch rather than at commit."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL gin_pending_list_limit = '64MB'")
-            # The foreign keys to tables outside the tenants' (the business, users, content
-            # types) are checked as each batch is written, overlapping the reading thread,
-            # instead of all at commit. Their check can only use the primary key. The keys
-            # between tenant tables stay deferred: checked at commit, they are planned with
-            # the imported rows in the table. Planned at the first batch of an import into a
-            # table whose statistics say it is empty, they pick an index that leads with the
-            # business and scan it for every row (an import of 100,000 rows never ends).
+            # Foreign keys are checked as each batch is written, overlapping the reading
+            # thread, rather than all at commit, where they are safe to plan early: those to
+            # tables outside the tenants' (the business, users, content types: only the
+            # primary key can serve), and those to tenant tables whose statistics already
+            # show many rows. A same-business key (business_id, x_id) planned at the first
+            # batch into a table whose statistics say it is empty picks an index that leads
+            # with the business and scans it for every row: an import of 100,000 rows into
+            # a new database never ended. Deferred, it is planned at commit, with the rows.
             cursor.execute(
-                "SELECT string_agg(format('%%I', conname), ', ') FROM pg_constraint "
-                "WHERE contype = 'f' AND condeferrable AND conrelid = ANY(%s::regclass[]) "
-                "AND NOT EXISTS (SELECT FROM pg_attribute a WHERE a.attrelid = confrelid "
-                "AND a.attname = 'business_id' AND NOT a.attisdropped)",
-                [_imported_tables()],
+                "SELECT string_agg(format('%%I', c.conname), ', ') FROM pg_constraint c "
+                "JOIN pg_class t ON t.oid = c.confrelid "
+                "WHERE c.contype = 'f' AND c.condeferrable "
+                "AND c.conrelid = ANY(%s::regclass[]) AND (t.reltuples >= %s "
+                "OR NOT EXISTS (SELECT FROM pg_attribute a WHERE a.attrelid = c.confrelid "
+                "AND a.attname = 'business_id' AND NOT a.attisdropped))",
+                [_imported_tables(), KNOWN_TABLE_ROWS],
             )
             (names,) = cursor.fetchone()
             if names:

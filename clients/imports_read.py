@@ -206,9 +206,10 @@ def iter_csv(path: Path, info: FileInfo) -> Iterator[tuple[int, list[str]]]:
     with path.open("r", encoding=info.encoding, errors="replace", newline="") as handle:
         reader = csv.reader(handle, delimiter=info.delimiter)
         index = 0
+        header_row = info.header_row
         try:
             for index, row in enumerate(reader):
-                if index > info.header_row:
+                if index > header_row:
                     yield index + 1, row
         except csv.Error as error:
             raise ImportFileError(

@@ -37,7 +37,9 @@ NAME_PARTICLES = frozenset(
 WORD_SPLIT = re.compile(r"([-'’ ])")
 SPACES = re.compile(r"\s+")
 NON_DIGITS = re.compile(r"\D+")
+ASCII_NON_DIGITS = str.maketrans("", "", "".join(chr(c) for c in range(128) if not 48 <= c <= 57))
 SIMPLE_PHONE = re.compile(r"^\+?[\d\s().\-/]{5,30}$")
+PLAIN_PHONE = re.compile(r"[0-9 ().\-/]+")  # what phonenumbers reads as its digits alone
 # A strict subset of what Django's EmailValidator accepts.
 PLAIN_EMAIL = re.compile(
     r"^[a-z0-9_%+\-]+(?:\.[a-z0-9_%+\-]+)*@(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,24}$"
@@ -222,9 +224,11 @@ def parse_email(text: str) -> str:
 
 
 @functools.cache
-def _region_rules(country: str) -> tuple[str, str, str, re.Pattern, re.Pattern] | None:
+def _region_rules(country: str) -> tuple[str, str, str, re.Pattern, re.Pattern, tuple] | None:
     """The business country's calling code, trunk and international prefixes, and its
-    number patterns as two compiled regexes (any valid number, and any type of number)."""
+    number patterns as two compiled regexes (any valid number, and any type of number);
+    then, if it is its calling code's main country, phonenumbers' own patterns for its
+    national and international prefixes (or None)."""
     meta = phonenumbers.PhoneMetadata.metadata_for_region(country) if country else None
     if meta is None or not meta.general_desc or not meta.general_desc.national_number_pattern:
         return None
@@ -236,12 +240,21 @@ def _region_rules(country: str) -> tuple[str, str, str, re.Pattern, re.Pattern] 
     trunk = meta.national_prefix if (meta.national_prefix or "").isdigit() else ""
     idd = meta.international_prefix if (meta.international_prefix or "").isdigit() else ""
     any_type = re.compile("(?:" + ")|(?:".join(patterns) + ")")
+    prefixes = None
+    if phonenumbers.region_code_for_country_code(meta.country_code) == country:
+        national_prefix = meta.national_prefix_for_parsing
+        international_prefix = meta.international_prefix
+        prefixes = (
+            re.compile(national_prefix) if national_prefix else None,
+            re.compile(international_prefix) if international_prefix else None,
+        )
     return (
         str(meta.country_code),
         trunk,
         idd,
         re.compile(meta.general_desc.national_number_pattern),
         any_type,
+        prefixes,
     )
 
 
@@ -254,8 +267,8 @@ def _home_e164(value: str, country: str) -> str:
     rules = _region_rules(country)
     if rules is None or not SIMPLE_PHONE.match(value):
         return ""
-    code, trunk, idd, general, any_type = rules
-    digits = NON_DIGITS.sub("", value)
+    code, trunk, idd, general, any_type, prefixes = rules
+    digits = value.translate(ASCII_NON_DIGITS) if value.isascii() else NON_DIGITS.sub("", value)
     if value.startswith("+"):
         if not digits.startswith(code):
             return ""
@@ -267,9 +280,33 @@ def _home_e164(value: str, country: str) -> str:
         national = rest[len(code) :]
     elif trunk and digits.startswith(trunk):
         national = digits[len(trunk) :]
+    elif general.fullmatch(digits) and any_type.fullmatch(digits):
+        return f"+{code}{digits}"
     else:
-        national = digits
+        return _without_plus(value, digits, rules)
     if general.fullmatch(national) and any_type.fullmatch(national):
+        return f"+{code}{national}"
+    return ""
+
+
+def _without_plus(value: str, digits: str, rules: tuple) -> str:
+    """A home number written with its country code but no plus ('447700900123'), or ''.
+
+    phonenumbers' parse takes the code off by itself when the whole is not a valid number
+    and the rest is, and no national or international prefix starts them; the rest is then
+    read as the number."""
+    code, _, _, general, any_type, prefixes = rules
+    if prefixes is None or not digits.startswith(code) or general.fullmatch(digits):
+        return ""
+    national_prefix, international_prefix = prefixes
+    national = digits[len(code) :]
+    if (
+        PLAIN_PHONE.fullmatch(value)
+        and general.fullmatch(national)
+        and any_type.fullmatch(national)
+        and not (international_prefix and international_prefix.match(digits))
+        and not (national_prefix and national_prefix.match(national))
+    ):
         return f"+{code}{national}"
     return ""
 
@@ -366,6 +403,8 @@ def date_order_hint(text: str) -> str:
 def _valid(year: int | None, month: int, day: int) -> Ymd:
     if year is not None and year in NO_YEAR:
         year = None
+    if 1 <= day <= 28 and 1 <= month <= 12 and (year is None or 1 <= year <= 9999):
+        return year, month, day  # a day every month of every year has
     try:
         datetime.date(year or 2000, month, day)  # 2000: a leap year, so 29 February passes
     except ValueError as error:
@@ -410,23 +449,30 @@ def _words_date(text: str) -> Ymd | None:
 
 def parse_date_parts(raw: Any, order: str) -> Ymd:
     """A date cell → (year or None, month, day). `order` ('dmy'/'mdy') settles 03/04 dates."""
-    if isinstance(raw, datetime.datetime | datetime.date):
+    if raw.__class__ is str:
+        text = raw.strip()
+        if len(text) == 10 and text.isascii():
+            # The two usual shapes, 2026-04-03 and 03/04/2026, read as the patterns read them.
+            if text[4] == "-" == text[7] and (text[:4] + text[5:7] + text[8:]).isdigit():
+                return _valid(int(text[:4]), int(text[5:7]), int(text[8:]))
+            sep = text[2]
+            if sep == text[5] and sep in "/.-" and (text[:2] + text[3:5] + text[6:]).isdigit():
+                day, month = _day_month(int(text[:2]), sep, int(text[3:5]), order)
+                return _valid(int(text[6:]), month, day)
+    elif isinstance(raw, datetime.datetime | datetime.date):
         return _valid(raw.year, raw.month, raw.day)
-    if isinstance(raw, int | float) and not isinstance(raw, bool):
+    elif isinstance(raw, int | float) and not isinstance(raw, bool):
         return _serial(float(raw))
-    text = str(raw).strip()
+    else:
+        text = str(raw).strip()
     if match := ISO_DATE.match(text):
         return _valid(int(match.group(1)), int(match.group(2)), int(match.group(3)))
     if match := NUMERIC_DATE.match(text):
-        first, second = int(match.group(1)), int(match.group(3))
         year = match.group(4)
         year_value = None if year is None else int(year)
         if year is not None and len(year) == 2:
             year_value = _two_digit_year(year_value)
-        if match.group(2) == "." and order != "mdy":
-            day, month = first, second
-        else:
-            day, month = (second, first) if order == "mdy" else (first, second)
+        day, month = _day_month(int(match.group(1)), match.group(2), int(match.group(3)), order)
         return _valid(year_value, month, day)
     if match := YMD.match(text):
         return _valid(int(match.group(1)), int(match.group(2)), int(match.group(3)))
@@ -440,6 +486,12 @@ def parse_date_parts(raw: Any, order: str) -> Ymd:
     if words:
         return words
     raise Dropped(f"“{text}” is not a date we can read (try 2026-04-03 or 03/04/2026).")
+
+
+def _day_month(first: int, sep: str, second: int, order: str) -> tuple[int, int]:
+    if sep == "." and order != "mdy":
+        return first, second
+    return (second, first) if order == "mdy" else (first, second)
 
 
 def _serial(value: float) -> Ymd:

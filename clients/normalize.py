@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -14,12 +15,21 @@ PHONE_LIKE = re.compile(r"^\+?[\d\s().\-/]+$")
 
 def fold(text: str) -> str:
     """Lower-case, accents removed, white space collapsed: 'José  Núñez' → 'jose nunez'."""
+    if text.isascii():  # NFKD leaves ASCII alone, and casefold() is lower() there
+        return " ".join(text.lower().split())
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     return " ".join(stripped.split())
 
 
+# Names repeat from client to client; folding is per character, so folding the parts
+# apart and joining them is the same as folding "first last email".
+_fold_name = functools.lru_cache(maxsize=4096)(fold)
+
+
 def search_text_for(first_name: str, last_name: str, email: str) -> str:
+    if first_name.__class__ is str and last_name.__class__ is str and email.__class__ is str:
+        return " ".join(filter(None, (_fold_name(first_name), _fold_name(last_name), fold(email))))
     return fold(f"{first_name} {last_name} {email}")
 
 
@@ -63,7 +73,13 @@ def format_phone(e164: str, country: str) -> str:
 
 def phone_search_digits(*phones: str) -> str:
     """The searchable digits of stored E.164 phones: '+447700900123' → '447700900123'."""
-    return " ".join(NON_DIGITS.sub("", phone) for phone in phones if phone)
+    return " ".join(
+        [
+            phone[1:] if phone[0] == "+" and phone[1:].isdecimal() else NON_DIGITS.sub("", phone)
+            for phone in phones
+            if phone
+        ]
+    )
 
 
 def phone_query_digits(term: str, country: str) -> str:
