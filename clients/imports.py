@@ -206,9 +206,8 @@ class Plan:
         )
         self.keys = {column.field.key for column in self.columns}
         # The per-row loop's view of the columns; full names last, as they are a fallback.
-        ordered = sorted(self.columns, key=lambda c: c.field.key == "full_name")
-        self.compiled = [
-            (c, NORMALISERS[c.field.kind], c.field.key, c.field.combine) for c in ordered
+        self.steps = [
+            _step(c) for c in sorted(self.columns, key=lambda c: c.field.key == "full_name")
         ]
 
     @classmethod
@@ -225,13 +224,10 @@ class Plan:
         return [c for c in self.columns if c.field.kind in DATE_KINDS]
 
     def prepare(self, number: int, cells: list[Any]) -> Row:
-        steps = self.__dict__.get("_steps")
-        if steps is None:
-            steps = self._steps = _steps(self)
         row = Row(number, cells)
         values = row.values
         width = len(cells)
-        for index, column, normalise, key, combine, cache, fallback, keep_drops in steps:
+        for index, column, normalise, key, combine, cache, fallback, keep_drops in self.steps:
             if fallback and ("first_name" in values or "last_name" in values):
                 continue  # only read when the first and last name columns are empty
             raw = cells[index] if index < width else ""
@@ -328,18 +324,14 @@ class _Problem:
         self.problem = problem
 
 
-def _steps(plan: Plan) -> list[tuple]:
-    """`Plan.compiled` with, per column, its cache of cells already read."""
-    steps = []
-    for column, normalise, key, combine in plan.compiled:
-        kind = column.field.kind
-        # None: only the empty cell is remembered; True/False: whether warnings are too.
-        keep_drops = True if kind in CACHED_KINDS else False if kind == "datetime" else None
-        cache: dict[str, Any] = {"": _SKIP}
-        steps.append(
-            (column.index, column, normalise, key, combine, cache, key == "full_name", keep_drops)
-        )
-    return steps
+def _step(column: Column) -> tuple:
+    """One column as `Plan.prepare` reads it, with its cache of cells already read."""
+    kind, key = column.field.kind, column.field.key
+    # None: only the empty cell is remembered; True/False: whether warnings are too.
+    keep_drops = True if kind in CACHED_KINDS else False if kind == "datetime" else None
+    cache: dict[str, Any] = {"": _SKIP}
+    return (column.index, column, NORMALISERS[kind], key, column.field.combine, cache,
+            key == "full_name", keep_drops)  # fmt: skip
 
 
 def _read(
@@ -855,13 +847,10 @@ class CopyEncoder:
         return buffer
 
 
-def _copy_insert(
-    model: type[Model], attnames: list[str], rows: list[list[Any]], encoded: bytes | None = None
-) -> list[int]:
-    """PostgreSQL: COPY the rows into a temporary table, then one INSERT … SELECT into the
-    real one (a plain INSERT, as row-level security would want), returning the ids in row
-    order. Twice as fast as unnest() for a wide table: COPY encodes values in C. `encoded`:
-    the rows already encoded by a CopyEncoder."""
+def _copy_insert(model: type[Model], attnames: list[str], encoded: bytes) -> list[int]:
+    """PostgreSQL: COPY the rows (encoded by a CopyEncoder) into a temporary table, then one
+    INSERT … SELECT into the real one (a plain INSERT, as row-level security would want),
+    returning the ids in row order. Twice as fast as unnest() for a wide table."""
     quote = connection.ops.quote_name
     columns = ", ".join(quote(_concrete(model, name).column) for name in attnames)
     table = quote(model._meta.db_table)
@@ -872,11 +861,7 @@ def _copy_insert(
         )
         cursor.execute(f"TRUNCATE {STAGE}")
         with cursor.cursor.copy(f"COPY {STAGE} (stage_order, {columns}) FROM STDIN") as copy:
-            if encoded is not None:
-                copy.write(encoded)
-            else:
-                for order, row in enumerate(rows):
-                    copy.write_row([order, *row])
+            copy.write(encoded)
         cursor.execute(
             f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {STAGE} "  # noqa: S608
             "ORDER BY stage_order RETURNING id"
@@ -1109,7 +1094,7 @@ class Writer:
         if not rows:
             return []
         if connection.vendor == "postgresql":
-            return _copy_insert(Client, CLIENT_COLUMNS, data, encoded)
+            return _copy_insert(Client, CLIENT_COLUMNS, encoded or self.encoder.encode(data))
         ids = _insert(Client, CLIENT_COLUMNS, data, returning=True)
         # bulk_create stamps created_at itself; put back the dates the file gave.
         for pk, row in zip(ids, rows, strict=True):

@@ -36,7 +36,13 @@ from tests.factories_imports import PDF_BYTES
 from tests.factories_sales import ProductFactory, make_sale
 from tests.factories_vouchers import make_voucher
 from tests.rls import all_tenants
-from tests.security.conftest import Route, discover_routes
+from tests.security.conftest import (
+    OUTSIDE_TENANT_KWARGS,
+    ROUTE_OBJECTS,
+    Literal,
+    Route,
+    discover_routes,
+)
 
 # --- Payloads ------------------------------------------------------------------------------
 
@@ -404,79 +410,36 @@ def _audit_entry_pk(client) -> int:
 
 
 def route_kwargs(world, site: Site) -> dict[str, dict[str, Any]]:
-    """URL arguments for every route that needs more than the business."""
-    client, appointment, sale = site.client.pk, site.appointment.pk, site.sale.pk
-    profile = {"pk": client}
+    """URL arguments for every route that needs more than the business: the URL sweep's
+    ROUTE_OBJECTS (its first fill), each kind of object being `site`'s row of that kind."""
+    rows = {
+        "client": site.client.pk,
+        "tag": site.tag.pk,
+        "source": site.source.pk,
+        "merge": site.merge.pk,
+        "import": site.imp.pk,
+        "audit entry": _audit_entry_pk(site.client),
+        "note": site.note.pk,
+        "document": site.document.pk,
+        "card setup": site.card_setup.pk,
+        "saved card": site.card.pk,
+        "appointment": site.appointment.pk,
+        "service": site.service.pk,
+        "product": site.product.pk,
+        "sale": site.sale.pk,
+        "team member": site.team_member.pk,
+        "voucher": site.voucher.pk,
+    }
+    kwargs = {
+        name: {key: str(kind) if isinstance(kind, Literal) else rows[kind]
+               for key, kind in fills[0].items()}
+        for name, fills in ROUTE_OBJECTS.items()
+    }  # fmt: skip
     return {
-        "password_reset_confirm": {"uidb64": "MQ", "token": "set-password"},
+        **kwargs,
+        **OUTSIDE_TENANT_KWARGS,
         "public-feedback": {"salon": world.business.slug, "token": site.link.token},
-        "clients:list-item-delete": {"kind": "tag", "pk": site.tag.pk},
-        **{
-            f"clients:{name}": {"pk": client}
-            for name in (
-                "detail",
-                "edit",
-                "archive",
-                "restore",
-                "delete",
-                "photo",
-                "data-export",
-                "erase",
-            )
-        },
-        "clients:merge-undo": {"pk": site.merge.pk},
-        **{
-            f"clients:import-{step}": {"pk": site.imp.pk}
-            for step in (
-                "detail",
-                "map",
-                "preview",
-                "confirm",
-                "progress",
-                "result",
-                "rejected",
-                "undo",
-                "discard",
-            )
-        },
-        **{
-            f"profile:{name}": profile
-            for name in (
-                "history",
-                "appointments",
-                "sales",
-                "notes",
-                "note-add",
-                "document-add",
-                "feedback",
-                "tips",
-                "cards",
-                "card-add",
-                "vouchers",
-                "activity",
-            )
-        },
-        "profile:activity-revert": {**profile, "entry_pk": _audit_entry_pk(site.client)},
-        **{
-            f"profile:note-{action}": {**profile, "note_pk": site.note.pk}
-            for action in ("edit", "pin", "delete")
-        },
-        "profile:document": {**profile, "document_pk": site.document.pk},
-        "profile:document-delete": {**profile, "document_pk": site.document.pk},
-        "profile:card-setup": {**profile, "setup_pk": site.card_setup.pk},
-        "profile:card-setup-complete": {**profile, "setup_pk": site.card_setup.pk},
-        "profile:card-default": {**profile, "card_pk": site.card.pk},
-        "profile:card-remove": {**profile, "card_pk": site.card.pk},
-        **{
-            f"appointments:{name}": {"pk": appointment}
-            for name in ("detail", "complete", "cancel", "no-show", "reschedule")
-        },
-        "appointments:service-edit": {"pk": site.service.pk},
-        **{f"sales:{name}": {"pk": sale} for name in ("detail", "feedback", "void")},
-        "sales:product-edit": {"pk": site.product.pk},
-        "sales:no-show-fee": {"appointment_pk": site.no_show.pk},
-        "settings:team-edit": {"pk": site.team_member.pk},
-        **{f"vouchers:{name}": {"pk": site.voucher.pk} for name in ("detail", "adjust")},
+        "sales:no-show-fee": {"appointment_pk": site.no_show.pk},  # a fee needs a no-show
     }
 
 
