@@ -33,6 +33,7 @@ import zoneinfo
 from array import array
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from queue import Empty, Queue
 from typing import Any, TypeVar
@@ -64,9 +65,12 @@ from clients.imports_read import (
     MAX_ROWS,
     FileInfo,
     ImportFileError,
+    cells_readable,
     iter_rows,
     local_copy,
+    read_cells,
     sniff,
+    write_cells,
 )
 from clients.imports_values import (
     FORMULA_START,
@@ -1211,14 +1215,58 @@ def _rows(imp: ClientImport, path: Path) -> Iterator[tuple[int, list[Any]]]:
     return iter_rows(path, info)
 
 
-def _batches(
-    plan: Plan, imp: ClientImport, path: Path, *, derive: bool = False
-) -> Iterator[list[Row]]:
+Rows = Callable[[], Iterator[tuple[int, list[Any]]]]
+
+
+@contextlib.contextmanager
+def _file_rows(imp: ClientImport, *, save_cells: bool = False) -> Iterator[Rows]:
+    """The import's rows below its header, to read as many times as needed: a spreadsheet's
+    from the cells the check saved (with `save_cells`, the check saves them first), so that
+    an import parses its sheet once; a CSV's, or a sheet's without saved cells, from the file."""
+    saved_now = ""
+    if save_cells and imp.file_kind == "xlsx" and not _saved_cells_readable(imp):
+        unreadable = imp.cells_file.name
+        with local_copy(imp.file.name) as path, tempfile.TemporaryFile() as saved:
+            write_cells(_rows(imp, path), saved)
+            saved.seek(0)
+            imp.cells_file.save("cells.jsonl.gz", File(saved), save=False)  # the caller saves
+        saved_now = imp.cells_file.name
+        if unreadable:
+            default_storage.delete(unreadable)
+    try:
+        if _saved_cells_readable(imp):
+
+            def saved_rows() -> Iterator[tuple[int, list[Any]]]:
+                with default_storage.open(imp.cells_file.name, "rb") as handle:
+                    yield from read_cells(handle)
+
+            yield saved_rows
+            return
+        with local_copy(imp.file.name) as path:
+            yield lambda: _rows(imp, path)
+    except BaseException:
+        if saved_now:  # the caller's transaction will not record it
+            default_storage.delete(saved_now)
+            imp.cells_file = ""
+        raise
+
+
+def _saved_cells_readable(imp: ClientImport) -> bool:
+    if not imp.cells_file:
+        return False
+    try:
+        with default_storage.open(imp.cells_file.name, "rb") as handle:
+            return cells_readable(handle)
+    except OSError:  # gone from the storage: the file is read instead
+        return False
+
+
+def _batches(plan: Plan, rows: Rows, *, derive: bool = False) -> Iterator[list[Row]]:
     """Batches of prepared rows; with `derive`, also each row's search columns (the import
     job computes them here, in the reading thread)."""
     batch: list[Row] = []
     count = 0
-    for number, cells in _rows(imp, path):
+    for number, cells in rows():
         first = cells[0] if cells else None
         if not (first.__class__ is str and first.strip()) and not any(
             c not in ("", None) and (c.__class__ is not str or c.strip()) for c in cells
@@ -1373,15 +1421,15 @@ def _analyse(imp: ClientImport, progress: Progress) -> None:
     business = imp.business
     imp.problems.all().delete()
     plan = Plan.of(imp)
-    with local_copy(imp.file.name) as path:
+    with _file_rows(imp, save_cells=True) as rows:
         date_columns = plan.date_columns()
         if date_columns:
-            imp.options["date_orders"] = decide_date_orders(plan, _rows(imp, path), date_columns)
+            imp.options["date_orders"] = decide_date_orders(plan, rows(), date_columns)
             plan = Plan.of(imp)
         deduper = Deduper(business, imp.rows_total, with_ids="glamiti_id" in plan.keys)
         report = Report(imp, business, plan)
         try:
-            for batch in _batches(plan, imp, path):
+            for batch in _batches(plan, rows):
                 for row in batch:
                     deduper.classify(row)
                 report.add(batch)
@@ -1435,9 +1483,9 @@ def _run(imp: ClientImport, progress: Progress) -> None:
         report = Report(imp, business, plan, store_problems=False)  # the preview has them
         done = 0
         try:
-            with local_copy(imp.file.name) as path:
+            with _file_rows(imp) as rows:
                 deduper = Deduper(business, imp.rows_total, with_ids="glamiti_id" in plan.keys)
-                batches = _batches(plan, imp, path, derive=True)
+                batches = _batches(plan, rows, derive=True)
                 for staged in _prefetch(_staged(batches, deduper, report, writer)):
                     writer.write(staged)
                     done += len(staged.rows)
@@ -1466,6 +1514,9 @@ def _run(imp: ClientImport, progress: Progress) -> None:
             tag = None
         imp.tag = tag
         imp.rows_total = imp.rows_done = counts["rows"]
+        if imp.cells_file:  # no longer needed: a copy of the file's personal data
+            transaction.on_commit(partial(default_storage.delete, imp.cells_file.name))
+            imp.cells_file = ""
         imp.status = ImportStatus.DONE
         imp.finished_at = timezone.now()
         imp.job_started_at = None
@@ -1767,7 +1818,7 @@ def client_import_discard(*, imp: ClientImport) -> None:
         raise ImportError_("This import has run; undo it instead.")
     if job_alive(imp.pk):
         raise ImportError_("The file is being checked right now; try again in a moment.")
-    for stored in (imp.file, imp.rejected_file):
+    for stored in (imp.file, imp.rejected_file, imp.cells_file):
         if stored:
             stored.delete(save=False)
     imp.delete()

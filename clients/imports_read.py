@@ -2,7 +2,9 @@
 encoding, delimiter and header row, and its rows one at a time.
 
 A CSV is streamed. An XLSX is read with python-calamine (fast); a very large sheet with
-openpyxl's read-only mode instead, which keeps memory flat at the cost of speed.
+openpyxl's read-only mode instead, which keeps memory flat at the cost of speed. Either
+parses the whole sheet before the first row, so the check behind the preview saves the
+cells it read (`write_cells`) and the import job reads those (`read_cells`).
 """
 
 from __future__ import annotations
@@ -10,12 +12,15 @@ from __future__ import annotations
 import codecs
 import contextlib
 import csv
+import datetime
+import gzip
 import io
+import json
 import shutil
 import tempfile
 import zipfile
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -324,6 +329,73 @@ def _sheet_bytes(path: Path) -> int:
             e.file_size for e in archive.infolist() if e.filename.startswith("xl/worksheets/sheet")
         ]
     return max(sizes, default=0)
+
+
+# --- A sheet's cells, saved once -----------------------------------------------------------------
+# Gzipped JSON lines: a header line, then one line per row below the sheet's header row,
+# [row number, cell, ...], each cell as the reader gave it. JSON has no dates or times: those
+# are written as one-key objects (a cell is never a dict otherwise).
+
+CELLS_FORMAT = {"glamiti_cells": 1}
+_CELL_TYPES = (
+    ("dt", datetime.datetime, datetime.datetime.fromisoformat),
+    ("d", datetime.date, datetime.date.fromisoformat),
+    ("t", datetime.time, datetime.time.fromisoformat),
+)
+
+
+def _cell_json(value: Any) -> dict:
+    for tag, kind, _ in _CELL_TYPES:  # datetime before date: it is one
+        if isinstance(value, kind):
+            return {tag: value.isoformat()}
+    if isinstance(value, datetime.timedelta):
+        return {"s": [value.days, value.seconds, value.microseconds]}
+    raise TypeError(f"A spreadsheet cell of type {type(value).__name__} can't be saved.")
+
+
+def _cell_value(tagged: dict) -> Any:
+    ((tag, value),) = tagged.items()
+    if tag == "s":
+        return datetime.timedelta(days=value[0], seconds=value[1], microseconds=value[2])
+    return {t: parse for t, _, parse in _CELL_TYPES}[tag](value)
+
+
+def write_cells(rows: Iterable[tuple[int, list[Any]]], handle: Any) -> None:
+    """Save (number, cells) rows into the binary file `handle`."""
+    encode = json.JSONEncoder(
+        default=_cell_json, ensure_ascii=False, check_circular=False, separators=(",", ":")
+    ).encode
+    with gzip.GzipFile(fileobj=handle, mode="wb", compresslevel=1) as packed:
+        out = io.TextIOWrapper(packed, encoding="utf-8", newline="\n")
+        out.write(json.dumps(CELLS_FORMAT) + "\n")
+        for number, cells in rows:
+            out.write(encode([number, *cells]))
+            out.write("\n")
+        out.flush()
+        out.detach()
+
+
+def cells_readable(handle: Any) -> bool:
+    """Whether the binary file `handle` holds cells saved in this format."""
+    try:
+        with gzip.GzipFile(fileobj=handle, mode="rb") as packed:
+            return json.loads(packed.readline()) == CELLS_FORMAT
+    except (OSError, EOFError, ValueError):
+        return False
+
+
+def read_cells(handle: Any) -> Iterator[tuple[int, list[Any]]]:
+    """The (number, cells) rows `write_cells` saved into the binary file `handle`."""
+    with gzip.GzipFile(fileobj=handle, mode="rb") as packed:
+        lines = io.TextIOWrapper(packed, encoding="utf-8", newline="\n")
+        if json.loads(lines.readline()) != CELLS_FORMAT:
+            raise ImportFileError("The saved copy of the sheet is unreadable.")
+        loads = json.loads
+        for line in lines:
+            number, *cells = loads(line)
+            if "{" in line:
+                cells = [_cell_value(c) if c.__class__ is dict else c for c in cells]
+            yield number, cells
 
 
 # --- Header row ----------------------------------------------------------------------------------

@@ -446,6 +446,10 @@ def client_import_rejected_path(instance: ClientImport, filename: str) -> str:
     return f"imports/{instance.business_id}/{uuid.uuid4().hex}-rejected.csv"
 
 
+def client_import_cells_path(instance: ClientImport, filename: str) -> str:
+    return f"imports/{instance.business_id}/{uuid.uuid4().hex}-cells.jsonl.gz"
+
+
 class ClientImport(TenantModel):
     """One file imported into the client list: its mapping, its progress and its outcome."""
 
@@ -479,6 +483,9 @@ class ClientImport(TenantModel):
     rejected_file = models.FileField(
         upload_to=client_import_rejected_path, max_length=255, blank=True
     )
+    # A spreadsheet's cells as the check read them, so that the import job does not parse the
+    # sheet again (clients/imports_read.py); removed once the import is done.
+    cells_file = models.FileField(upload_to=client_import_cells_path, max_length=255, blank=True)
     tag = models.ForeignKey(
         Tag,
         null=True,
