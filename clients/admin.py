@@ -83,6 +83,14 @@ class ClientAdmin(ImportExportMixin, TenantAdmin):
         super().save_model(request, obj, form, change)
         consent_record(obj, changed, by=request.user)
 
+    def get_formset_kwargs(self, request, obj, inline, prefix):  # noqa: ANN001, ANN201
+        """The client's consent records looked up with the business: the index on them leads
+        with it (the platform admin bypasses row-level security, which would add it)."""
+        kwargs = super().get_formset_kwargs(request, obj, inline, prefix)
+        if obj is not None and obj.pk:
+            kwargs["queryset"] = kwargs["queryset"].filter(business_id=obj.business_id)
+        return kwargs
+
     def get_confirm_form_initial(self, request, import_form):  # noqa: ANN001, ANN201
         initial = super().get_confirm_form_initial(request, import_form)
         if import_form is not None:

@@ -5,6 +5,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -148,6 +149,7 @@ class Client(TenantModel):
         on_delete=models.SET_NULL,
         related_name="referrals",
         db_constraint=SAME_BUSINESS_KEY,
+        db_index=False,  # client_referred_by_idx
     )
 
     email_marketing = models.BooleanField(default=False)
@@ -190,6 +192,7 @@ class Client(TenantModel):
         related_name="+",
         editable=False,
         db_constraint=SAME_BUSINESS_KEY,
+        db_index=False,  # client_merged_into_idx
     )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -210,9 +213,14 @@ class Client(TenantModel):
 
     class Meta:
         ordering = ["last_name", "first_name", "id"]
+        # Every index is written for every imported client: each one here serves a query.
+        # The list of current clients walks client_search_name (migration 0002, partial on
+        # archived_at IS NULL); the archived list walks its own, small, partial index.
         indexes = [
             models.Index(
-                fields=["business", "last_name", "first_name", "id"], name="client_name_idx"
+                fields=["business", "last_name", "first_name", "id"],
+                condition=Q(archived_at__isnull=False),
+                name="client_archived_name_idx",
             ),
             models.Index(fields=["business", "email"], name="client_email_idx"),
             models.Index(fields=["business", "mobile_phone"], name="client_mobile_idx"),
@@ -221,6 +229,17 @@ class Client(TenantModel):
             models.Index(fields=["business", "total_spend"], name="client_spend_idx"),
             models.Index(fields=["business", "birth_month"], name="client_birth_month_idx"),
             models.Index(fields=["business", "external_id"], name="client_external_idx"),
+            # Nearly always empty: only the clients that have one are indexed.
+            models.Index(
+                fields=["referred_by"],
+                condition=Q(referred_by__isnull=False),
+                name="client_referred_by_idx",
+            ),
+            models.Index(
+                fields=["merged_into"],
+                condition=Q(merged_into__isnull=False),
+                name="client_merged_into_idx",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -280,14 +299,21 @@ class ClientTag(TenantModel):
     """A tag on a client. Explicit so that the row carries its business like every other."""
 
     business = business_key(through="client")
+    # Looked up through the (business, client, tag) and (business, tag, client) indexes: a
+    # single-column index would be one more write for every imported client, serving nothing.
     client = models.ForeignKey(
         Client,
         on_delete=models.CASCADE,
         related_name="client_tags",
         db_constraint=SAME_BUSINESS_KEY,
+        db_index=False,
     )
     tag = models.ForeignKey(
-        Tag, on_delete=models.CASCADE, related_name="client_tags", db_constraint=SAME_BUSINESS_KEY
+        Tag,
+        on_delete=models.CASCADE,
+        related_name="client_tags",
+        db_constraint=SAME_BUSINESS_KEY,
+        db_index=False,
     )
 
     objects = tenant_manager(AuditedQuerySet)
@@ -342,7 +368,11 @@ class NoteKind(models.TextChoices):
 class ClientNote(TenantModel):
     business = business_key(through="client")
     client = models.ForeignKey(
-        Client, on_delete=models.CASCADE, related_name="notes", db_constraint=SAME_BUSINESS_KEY
+        Client,
+        on_delete=models.CASCADE,
+        related_name="notes",
+        db_constraint=SAME_BUSINESS_KEY,
+        db_index=False,  # clientnote_client_idx (business, client, created_at)
     )
     kind = models.CharField(max_length=12, choices=NoteKind.choices, default=NoteKind.PREFERENCE)
     text = models.TextField(max_length=5000)
@@ -548,6 +578,7 @@ class ClientImportProblem(TenantModel):
         on_delete=models.CASCADE,
         related_name="problems",
         db_constraint=SAME_BUSINESS_KEY,
+        db_index=False,  # importproblem_row_idx (business, client_import, row)
     )
     row = models.PositiveIntegerField()
     column = models.CharField(max_length=100, blank=True)
@@ -584,6 +615,7 @@ class ClientImportChange(TenantModel):
         on_delete=models.CASCADE,
         related_name="changes",
         db_constraint=SAME_BUSINESS_KEY,
+        db_index=False,  # importchange_idx (business, client_import, kind)
     )
     kind = models.CharField(max_length=10, choices=Kind.choices)
     ids = models.JSONField(default=list, help_text="Ids of the rows created.")
@@ -619,6 +651,7 @@ class ConsentRecord(TenantModel):
         on_delete=models.CASCADE,
         related_name="consent_records",
         db_constraint=SAME_BUSINESS_KEY,
+        db_index=False,  # consentrecord_client_idx (business, client, recorded_at)
     )
     channel = models.CharField(max_length=5, choices=ConsentChannel.choices)
     given = models.BooleanField(help_text="True: consent given; False: withdrawn or refused.")
