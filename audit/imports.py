@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from audit.context import Event, Source
 from audit.recording import enabled
+from glamiti.pgarray import array_param
 
 
 def _field_name(model: Any, attname: str) -> str:
@@ -98,9 +99,9 @@ def _insert(
                 event,
                 now,
                 json.dumps(extra),
-                object_ids,
-                client_ids,
-                changes,
+                array_param(object_ids),
+                array_param(client_ids),
+                array_param(changes),
             ],
         )
 

@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db import connection
 from django.utils import timezone
 
 from clients.models import Client, ConsentChannel, ConsentRecord, ConsentSource
 from glamiti.models import User
+from glamiti.pgarray import array_param
 
 CHANNELS = ("email", "sms")
 
@@ -128,9 +129,9 @@ FROM unnest(%(clients)s::bigint[], %(channels)s::varchar[], %(given)s::boolean[]
 """
 
 
-@dataclass(frozen=True)
-class Answer:
-    """One client's new answer on one channel, as a bulk writer just stored it."""
+class Answer(NamedTuple):
+    """One client's new answer on one channel, as a bulk writer just stored it (a tuple: an
+    import makes one for every answer in the file)."""
 
     client_id: int
     channel: str
@@ -150,8 +151,8 @@ def consent_record_bulk(
     """Record many answers at once (imports, import undo), all as of `now`, in one statement
     per BULK_CHUNK answers. Returns how many records were written."""
     now = now or timezone.now()
-    for answer in answers:
-        _field(answer.channel)  # refuse an unknown channel before writing anything
+    for channel in {answer.channel for answer in answers}:
+        _field(channel)  # refuse an unknown channel before writing anything
     for start in range(0, len(answers), BULK_CHUNK):
         chunk = answers[start : start + BULK_CHUNK]
         if connection.vendor != "postgresql":
@@ -180,10 +181,10 @@ def consent_record_bulk(
             "source": source,
             "import": client_import_id,
             "by": by_id,
-            "clients": [a.client_id for a in chunk],
-            "channels": [a.channel for a in chunk],
-            "given": [a.given for a in chunk],
-            "verified": [a.verified for a in chunk],
+            "clients": array_param([a.client_id for a in chunk]),
+            "channels": array_param([a.channel for a in chunk]),
+            "given": array_param([a.given for a in chunk]),
+            "verified": array_param([a.verified for a in chunk]),
         }
         with connection.cursor() as cursor:
             cursor.execute(_BULK_SQL.format(table=table), params)

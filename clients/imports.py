@@ -110,6 +110,7 @@ from clients.models import (
 )
 from clients.normalize import fold, format_phone, phone_search_digits, search_text_for
 from glamiti.models import Business, User
+from glamiti.pgarray import array_param
 from glamiti.rls import TENANT_SETTING
 from glamiti.tenancy import tenant_context
 
@@ -172,6 +173,8 @@ class Staged:
     data: list[list[Any]] = field(default_factory=list)  # the creates' client columns
     new_sources: list[tuple[int, str]] = field(default_factory=list)  # (index in data, name)
     encoded: bytes | None = None  # `data` as COPY text, when no new source changes it
+    consents: list[str] = field(default_factory=list)  # the channels each create agrees to
+    consenting: list[int] = field(default_factory=list)  # its index in creates, for each
 
 
 def derived_columns(values: dict) -> tuple[str, str]:
@@ -826,7 +829,7 @@ def _insert(model: type[Model], attnames: list[str], rows: list[list[Any]], *,
         if returning:
             sql += " RETURNING id"
         with connection.cursor() as cursor:
-            cursor.execute(sql, [list(column) for column in zip(*rows, strict=True)])
+            cursor.execute(sql, [array_param(column) for column in zip(*rows, strict=True)])
             return [r[0] for r in cursor.fetchall()] if returning else []
     objects = [model(**dict(zip(attnames, row, strict=True))) for row in rows]
     model._base_manager.bulk_create(objects, ignore_conflicts=ignore_conflicts, batch_size=500)
@@ -947,6 +950,11 @@ class Writer:
         ]
         if self.encoder is not None and data and not staged.new_sources:
             staged.encoded = self.encoder.encode(data)
+        for index, row in enumerate(staged.creates):
+            for channel, consent_field in CONSENT_FIELDS:
+                if row.values.get(consent_field):
+                    staged.consents.append(channel)
+                    staged.consenting.append(index)
         return staged
 
     def write(self, staged: Staged) -> None:
@@ -956,7 +964,7 @@ class Writer:
             staged.data[index][referral] = self._source(name)
         ids = self._create(creates, staged.data, staged.encoded)
         updated = self._update(staged.updates)
-        self._record_consent(ids, creates, updated)
+        self._record_consent(ids, staged, updated)
         tag_pairs = [(pk, self.tag.pk) for pk in ids]
         notes = []
         for pk, row in zip(ids, creates, strict=True):
@@ -1001,12 +1009,13 @@ class Writer:
         audit_imports.batch_written(self, created=ids, updated=updated, notes=notes,
                                     note_ids=note_ids, added_tags=added_tags)  # fmt: skip
 
-    def _record_consent(self, ids: list[int], creates: list[Row], updated: list[Row]) -> None:
+    def _record_consent(self, ids: list[int], staged: Staged, updated: list[Row]) -> None:
         """Unverified consent records for the answers this batch gave or changed, in one
         INSERT for the batch (clients/consent.py)."""
-        answers = [ConsentAnswer(pk, channel, True)
-                   for pk, row in zip(ids, creates, strict=True)
-                   for channel, field in CONSENT_FIELDS if row.values.get(field)]  # fmt: skip
+        answers = [
+            ConsentAnswer(ids[index], channel, True)
+            for index, channel in zip(staged.consenting, staged.consents, strict=True)
+        ]
         answers += [ConsentAnswer(row.client, channel, row.previous[field][1])
                     for row in updated
                     for channel, field in CONSENT_FIELDS if field in row.previous]  # fmt: skip
