@@ -118,6 +118,7 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 BATCH_SIZE = int(os.environ.get("GLAMITI_IMPORT_BATCH_SIZE", "5000"))
+FIRST_BATCH_SIZE = 500
 SWITCH_INTERVAL = 0.0005  # seconds; see _prefetch
 KNOWN_TABLE_ROWS = 10_000  # see _tune_import_transaction
 PROBLEMS_KEPT = 20_000
@@ -1275,6 +1276,8 @@ def _batches(plan: Plan, rows: Rows, *, derive: bool = False) -> Iterator[list[R
     job computes them here, in the reading thread)."""
     batch: list[Row] = []
     count = 0
+    # A small first batch: the database starts writing after tens of rows read, not thousands.
+    size = min(FIRST_BATCH_SIZE, BATCH_SIZE)
     for number, cells in rows():
         first = cells[0] if cells else None
         if not (first.__class__ is str and first.strip()) and not any(
@@ -1290,9 +1293,10 @@ def _batches(plan: Plan, rows: Rows, *, derive: bool = False) -> Iterator[list[R
         if derive and not row.error:
             row.derived = derived_columns(row.values)
         batch.append(row)
-        if len(batch) >= BATCH_SIZE:
+        if len(batch) >= size:
             yield batch
             batch = []
+            size = BATCH_SIZE
     if batch:
         yield batch
 
