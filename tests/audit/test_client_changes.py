@@ -136,3 +136,14 @@ def test_entries_are_tenant_rows(world, client_row):
         assert AuditEntry.objects.filter(client_id=client.pk).count() == 2  # added, changed
     with tenant_context(world.other_business):
         assert not AuditEntry.objects.exists()
+
+
+def test_deleting_a_user_keeps_their_entries_with_no_author(as_staff, world, client_row):
+    """The database does not check an entry's author (audit/models.py says why): Django
+    clears it when the user goes, and the entry stays."""
+    as_staff.post(edit_url(world, client_row), client_form(client_row, alert="Allergic to PPD"))
+    with all_tenants():
+        world.staff.delete()
+    (entry,) = entries(Client, action=AuditEntry.Action.UPDATE)
+    assert entry.actor_id is None
+    assert entry.changes == {"alert": ["", "Allergic to PPD"]}
