@@ -119,7 +119,7 @@ T = TypeVar("T")
 
 BATCH_SIZE = int(os.environ.get("GLAMITI_IMPORT_BATCH_SIZE", "5000"))
 FIRST_BATCH_SIZE = 500
-SWITCH_INTERVAL = 0.0005  # seconds; see _prefetch
+SWITCH_INTERVAL = 0.0001  # seconds; see _prefetch
 KNOWN_TABLE_ROWS = 10_000  # see _tune_import_transaction
 PROBLEMS_KEPT = 20_000
 PREVIEW_ROWS = 10
@@ -1320,7 +1320,9 @@ def _prefetch(batches: Iterator[T], depth: int = 2) -> Iterator[T]:
     stop = threading.Event()
     # This thread comes back from PostgreSQL several times a batch and must then wait for
     # the reading thread to let go of the GIL: at the default 5 ms that waiting took a
-    # quarter of the import's time. (One import job at a time runs in a worker process.)
+    # quarter of the import's time; and while both threads run, its own Python work takes
+    # turns with the reader's. 0.1 ms measured faster than 0.5 ms (-0.45 s per 100k rows)
+    # and than 0.05 ms. (One import job at a time runs in a worker process.)
     switch_interval = sys.getswitchinterval()
     sys.setswitchinterval(SWITCH_INTERVAL)
 
