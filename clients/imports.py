@@ -174,8 +174,8 @@ class Staged:
     data: list[list[Any]] = field(default_factory=list)  # the creates' client columns
     new_sources: list[tuple[int, str]] = field(default_factory=list)  # (index in data, name)
     encoded: bytes | None = None  # `data` as COPY text, when no new source changes it
-    consents: list[str] = field(default_factory=list)  # the channels each create agrees to
-    consenting: list[int] = field(default_factory=list)  # its index in creates, for each
+    # (index in creates, channel) of every marketing consent the creates give
+    consents: list[tuple[int, str]] = field(default_factory=list)
 
 
 def derived_columns(values: dict) -> tuple[str, str]:
@@ -954,8 +954,7 @@ class Writer:
         for index, row in enumerate(staged.creates):
             for channel, consent_field in CONSENT_FIELDS:
                 if row.values.get(consent_field):
-                    staged.consents.append(channel)
-                    staged.consenting.append(index)
+                    staged.consents.append((index, channel))
         return staged
 
     def write(self, staged: Staged) -> None:
@@ -1013,10 +1012,7 @@ class Writer:
     def _record_consent(self, ids: list[int], staged: Staged, updated: list[Row]) -> None:
         """Unverified consent records for the answers this batch gave or changed, in one
         INSERT for the batch (clients/consent.py)."""
-        answers = [
-            ConsentAnswer(ids[index], channel, True)
-            for index, channel in zip(staged.consenting, staged.consents, strict=True)
-        ]
+        answers = [ConsentAnswer(ids[index], channel, True) for index, channel in staged.consents]
         answers += [ConsentAnswer(row.client, channel, row.previous[field][1])
                     for row in updated
                     for channel, field in CONSENT_FIELDS if field in row.previous]  # fmt: skip
@@ -1234,17 +1230,19 @@ def _file_rows(imp: ClientImport, *, save_cells: bool = False) -> Iterator[Rows]
     from the cells the check saved (with `save_cells`, the check saves them first), so that
     an import parses its sheet once; a CSV's, or a sheet's without saved cells, from the file."""
     saved_now = ""
-    if save_cells and imp.file_kind == "xlsx" and not _saved_cells_readable(imp):
+    readable = _saved_cells_readable(imp)
+    if save_cells and imp.file_kind == "xlsx" and not readable:
         unreadable = imp.cells_file.name
         with local_copy(imp.file.name) as path, tempfile.TemporaryFile() as saved:
             write_cells(_rows(imp, path), saved)
             saved.seek(0)
             imp.cells_file.save("cells.jsonl.gz", File(saved), save=False)  # the caller saves
         saved_now = imp.cells_file.name
+        readable = True
         if unreadable:
             default_storage.delete(unreadable)
     try:
-        if _saved_cells_readable(imp):
+        if readable:
 
             def saved_rows() -> Iterator[tuple[int, list[Any]]]:
                 with default_storage.open(imp.cells_file.name, "rb") as handle:

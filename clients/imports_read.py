@@ -342,6 +342,7 @@ _CELL_TYPES = (
     ("d", datetime.date, datetime.date.fromisoformat),
     ("t", datetime.time, datetime.time.fromisoformat),
 )
+_CELL_PARSERS = {tag: parse for tag, _, parse in _CELL_TYPES}
 
 
 def _cell_json(value: Any) -> dict:
@@ -357,7 +358,7 @@ def _cell_value(tagged: dict) -> Any:
     ((tag, value),) = tagged.items()
     if tag == "s":
         return datetime.timedelta(days=value[0], seconds=value[1], microseconds=value[2])
-    return {t: parse for t, _, parse in _CELL_TYPES}[tag](value)
+    return _CELL_PARSERS[tag](value)
 
 
 def write_cells(rows: Iterable[tuple[int, list[Any]]], handle: Any) -> None:
