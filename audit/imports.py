@@ -44,12 +44,14 @@ def _insert(
     actor_id: int | None,
     extra: dict,
     repr_sql: str = "''",
+    rows_sql: str | None = None,
 ) -> None:
-    """One entry per (object id, client id, changes) row."""
+    """One entry per (object id, client id, changes) row; PostgreSQL can instead take the
+    rows from `rows_sql`, a query giving those three columns."""
     from audit.models import AuditEntry
 
     rows = list(rows)
-    if not rows:
+    if not rows and rows_sql is None:
         return
     content_type = ContentType.objects.get_for_model(model)
     now = timezone.now()
@@ -80,6 +82,14 @@ def _insert(
         "timestamp, additional_data) "
         f"SELECT %s, r.client_id, %s, r.object_id::text, r.object_id, {repr_sql}, %s, "
         "r.changes, '', %s, %s, %s, false, %s, %s::jsonb "
+    )
+    common = [business_id, content_type.pk, action, actor_id, Source.IMPORT, event, now,
+              json.dumps(extra)]  # fmt: skip
+    if rows_sql is not None:
+        with connection.cursor() as cursor:
+            cursor.execute(f"{sql} FROM ({rows_sql}) AS r(object_id, client_id, changes)", common)
+        return
+    sql += (
         "FROM unnest(%s::bigint[], %s::bigint[], %s::jsonb[]) AS r(object_id, client_id, changes)"
     )
     object_ids, client_ids, changes = [], [], []
@@ -90,19 +100,7 @@ def _insert(
     with connection.cursor() as cursor:
         cursor.execute(
             sql,
-            [
-                business_id,
-                content_type.pk,
-                action,
-                actor_id,
-                Source.IMPORT,
-                event,
-                now,
-                json.dumps(extra),
-                array_param(object_ids),
-                array_param(client_ids),
-                array_param(changes),
-            ],
+            [*common, array_param(object_ids), array_param(client_ids), array_param(changes)],
         )
 
 
@@ -110,12 +108,15 @@ def batch_written(
     writer: Any,
     *,
     created: list[int],
+    created_sql: str | None = None,
     updated: list[Any],
-    notes: list[tuple[int, str]],
-    note_ids: list[int],
+    notes: list[tuple[int, int]],
     added_tags: list[int],
 ) -> None:
-    """Record one batch the import's Writer has just written (inside its transaction)."""
+    """Record one batch the import's Writer has just written (inside its transaction): the
+    clients it created (`created`, or on PostgreSQL `created_sql`, a query of their ids), the
+    updated rows, the (note id, client id) of the notes it added, and the client tags it put
+    on updated clients."""
     from audit.models import AuditEntry
     from clients.models import Client, ClientNote, ClientTag
 
@@ -129,7 +130,17 @@ def batch_written(
         "extra": {"import": imp.pk, "file": imp.file_name},
     }
     create, update = AuditEntry.Action.CREATE, AuditEntry.Action.UPDATE
-    _insert(model=Client, rows=((pk, pk, None) for pk in created), action=create, **common)
+    _insert(
+        model=Client,
+        rows=((pk, pk, None) for pk in created),
+        rows_sql=(
+            f"SELECT id, id, NULL::jsonb FROM ({created_sql}) AS c(id)"  # noqa: S608
+            if created_sql and connection.vendor == "postgresql"
+            else None
+        ),
+        action=create,
+        **common,
+    )
     _insert(
         model=Client,
         rows=(
@@ -141,7 +152,7 @@ def batch_written(
     )
     _insert(
         model=ClientNote,
-        rows=((pk, client_id, None) for pk, (client_id, _) in zip(note_ids, notes, strict=False)),
+        rows=((pk, client_id, None) for pk, client_id in notes),
         action=create,
         **common,
     )

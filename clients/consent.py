@@ -124,9 +124,10 @@ INSERT INTO {table}
      wording, client_import_id, recorded_by_id)
 SELECT %(business)s, answer.client_id, answer.channel, answer.given, answer.verified,
        %(now)s, %(source)s, '', '', %(import)s, %(by)s
-FROM unnest(%(clients)s::bigint[], %(channels)s::varchar[], %(given)s::boolean[],
-            %(verified)s::boolean[]) AS answer (client_id, channel, given, verified)
+FROM {answers}
 """
+_ARRAY_ANSWERS = """unnest(%(clients)s::bigint[], %(channels)s::varchar[], %(given)s::boolean[],
+            %(verified)s::boolean[]) AS answer (client_id, channel, given, verified)"""
 
 
 class Answer(NamedTuple):
@@ -187,8 +188,34 @@ def consent_record_bulk(
             "verified": array_param([a.verified for a in chunk]),
         }
         with connection.cursor() as cursor:
-            cursor.execute(_BULK_SQL.format(table=table), params)
+            cursor.execute(_BULK_SQL.format(table=table, answers=_ARRAY_ANSWERS), params)
     return len(answers)
+
+
+def consent_record_given_from(
+    *,
+    business_id: int,
+    clients_sql: str,
+    source: str,
+    by_id: int | None,
+    client_import_id: int | None,
+    now: datetime.datetime,
+) -> None:
+    """PostgreSQL: record a given, unverified answer on every channel that a row of
+    `clients_sql` (a table with new clients' `id` and `<channel>_marketing` columns) says yes
+    to, in one statement: an import's new clients, whose ids never leave the database."""
+    answers = " UNION ALL ".join(
+        f"SELECT c.id, '{channel}', true, false FROM {clients_sql} c WHERE c.{_field(channel)}"  # noqa: S608
+        for channel in CHANNELS
+    )
+    table = connection.ops.quote_name(ConsentRecord._meta.db_table)
+    sql = _BULK_SQL.format(
+        table=table, answers=f"({answers}) AS answer (client_id, channel, given, verified)"
+    )
+    params = {"business": business_id, "now": now, "source": source,
+              "import": client_import_id, "by": by_id}  # fmt: skip
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
 
 
 # --- Reading: the profile ---------------------------------------------------------------------

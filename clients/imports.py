@@ -58,7 +58,7 @@ from django.utils import timezone
 from audit import imports as audit_imports
 from clients.consent import CHANNELS as CONSENT_CHANNELS
 from clients.consent import Answer as ConsentAnswer
-from clients.consent import consent_record_bulk
+from clients.consent import consent_record_bulk, consent_record_given_from
 from clients.imports_fields import FIELDS_BY_KEY, ImportField, detect_vendor, propose_mapping
 from clients.imports_read import (
     MAX_BYTES,
@@ -173,8 +173,12 @@ class Staged:
     updates: list[Row] = field(default_factory=list)
     data: list[list[Any]] = field(default_factory=list)  # the creates' client columns
     new_sources: list[tuple[int, str]] = field(default_factory=list)  # (index in data, name)
-    encoded: bytes | None = None  # `data` as COPY text, when no new source changes it
-    # (index in creates, channel) of every marketing consent the creates give
+    # PostgreSQL: what the stage holds besides the client columns, per create (its tags'
+    # folded names, its note), and the tags' names as first written, by folded name
+    extras: list[tuple[list[str] | None, str | None]] = field(default_factory=list)
+    tag_names: dict[str, str] = field(default_factory=dict)
+    encoded: bytes | None = None  # data and extras as COPY text, when no new source changes it
+    # Elsewhere: (index in creates, channel) of every marketing consent the creates give
     consents: list[tuple[int, str]] = field(default_factory=list)
 
 
@@ -848,36 +852,60 @@ class CopyEncoder:
         self._format = format_row_text
         self._transformer = Transformer.from_context(connection.connection)
 
-    def encode(self, rows: list[list[Any]]) -> bytearray:
+    def encode(self, rows: list[list[Any]], extras: list[tuple]) -> bytearray:
         buffer = bytearray()
-        for order, row in enumerate(rows):
-            self._format([order, *row], self._transformer, buffer)
+        for order, (row, extra) in enumerate(zip(rows, extras, strict=True)):
+            self._format([order, *row, *extra], self._transformer, buffer)
         return buffer
 
 
-def _copy_insert(model: type[Model], attnames: list[str], encoded: bytes) -> list[int]:
-    """PostgreSQL: COPY the rows (encoded by a CopyEncoder) into a temporary table, then one
-    INSERT … SELECT into the real one (a plain INSERT, as row-level security would want),
-    returning the ids in row order. Twice as fast as unnest() for a wide table."""
-    quote = connection.ops.quote_name
-    columns = ", ".join(quote(_concrete(model, name).column) for name in attnames)
-    table = quote(model._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"CREATE TEMP TABLE IF NOT EXISTS {STAGE} ON COMMIT DROP AS "  # noqa: S608
-            f"SELECT 0 AS stage_order, {columns} FROM {table} WITH NO DATA"
-        )
-        cursor.execute(f"TRUNCATE {STAGE}")
-        with cursor.cursor.copy(f"COPY {STAGE} (stage_order, {columns}) FROM STDIN") as copy:
-            copy.write(encoded)
-        cursor.execute(
-            f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {STAGE} "  # noqa: S608
-            "ORDER BY stage_order RETURNING id"
-        )
-        return [r[0] for r in cursor.fetchall()]
+class Stage:
+    """PostgreSQL: a temporary table of one batch's new clients, filled by COPY (rows encoded
+    by a CopyEncoder), from which one INSERT … SELECT writes them (a plain INSERT, as
+    row-level security would want: twice as fast as unnest() for a wide table), and the rows
+    that hang off them are written without their ids leaving the database. Each staged
+    client draws its id from the clients' own sequence as it is copied in."""
 
+    NAME = "clients_import_stage"
+    EXTRAS = "import_tags text[], import_note text"  # CopyEncoder.encode's `extras`
+    IDS = f"SELECT id FROM {NAME}"  # noqa: S608 - the staged clients' ids
 
-STAGE = "clients_import_stage"
+    def __init__(self) -> None:
+        self.created = False
+        quote = connection.ops.quote_name
+        self.columns = ", ".join(quote(_concrete(Client, name).column) for name in CLIENT_COLUMNS)
+
+    def fill(self, encoded: bytes) -> None:
+        table = connection.ops.quote_name(Client._meta.db_table)
+        with connection.cursor() as cursor:
+            if not self.created:
+                # One import's transaction drops it at commit; a test's may hold several.
+                cursor.execute(f"DROP TABLE IF EXISTS pg_temp.{self.NAME}")
+                cursor.execute(
+                    f"CREATE TEMP TABLE {self.NAME} ON COMMIT DROP AS "  # noqa: S608
+                    f"SELECT 0 AS stage_order, {self.columns} FROM {table} WITH NO DATA"
+                )
+                cursor.execute(
+                    "SELECT format('ALTER TABLE %%I ADD COLUMN id bigint "
+                    "DEFAULT nextval(%%L::regclass)', %s, pg_get_serial_sequence(%s, 'id'))",
+                    [self.NAME, table],
+                )
+                (add_id,) = cursor.fetchone()
+                cursor.execute(
+                    add_id + "".join(f", ADD COLUMN {extra}" for extra in self.EXTRAS.split(", "))
+                )
+                self.created = True
+            else:
+                cursor.execute(f"TRUNCATE {self.NAME}")
+            extras = ", ".join(extra.split()[0] for extra in self.EXTRAS.split(", "))
+            with cursor.cursor.copy(
+                f"COPY {self.NAME} (stage_order, {self.columns}, {extras}) FROM STDIN"
+            ) as copy:
+                copy.write(encoded)
+            cursor.execute(
+                f"INSERT INTO {table} (id, {self.columns}) "  # noqa: S608
+                f"SELECT id, {self.columns} FROM {self.NAME} ORDER BY stage_order"
+            )
 
 
 def _imported_tables() -> list[str]:
@@ -892,6 +920,20 @@ def _concrete(model: type[Model], attname: str) -> Any:
         if f.attname == attname:
             return f
     raise LookupError(attname)
+
+
+def _stage_extras(row: Row, tag_names: dict[str, str]) -> tuple[list[str] | None, str | None]:
+    """A new client's Stage.EXTRAS: its tags' folded names (each name first written is
+    noted in `tag_names`) and its note."""
+    tags = None
+    if row.values.get("tags"):
+        tags = []
+        for name in row.values["tags"]:
+            key = fold(name)
+            tag_names.setdefault(key, name)
+            if key not in tags:
+                tags.append(key)
+    return tags, row.values.get("note") or None
 
 
 CLIENT_COLUMNS = [f.attname for f in Client._meta.concrete_fields if not f.primary_key]
@@ -929,7 +971,9 @@ class Writer:
         self.tags = {fold(t.name): t.pk for t in Tag.objects.filter(business=business)}
         self.new_sources: list[int] = []
         self.new_tags: list[int] = []
-        self.encoder = CopyEncoder() if connection.vendor == "postgresql" else None
+        postgresql = connection.vendor == "postgresql"
+        self.encoder = CopyEncoder() if postgresql else None
+        self.stage = Stage() if postgresql else None
 
     def prepare(self, rows: list[Row]) -> Staged:
         """What a batch will write, worked out without the database: safe in the reading
@@ -949,51 +993,42 @@ class Writer:
             for index, row in enumerate(staged.creates)
             if data[index][referral] is None and row.values.get("referral_source")
         ]
-        if self.encoder is not None and data and not staged.new_sources:
-            staged.encoded = self.encoder.encode(data)
-        for index, row in enumerate(staged.creates):
-            for channel, consent_field in CONSENT_FIELDS:
-                if row.values.get(consent_field):
-                    staged.consents.append((index, channel))
+        if self.stage is not None:
+            staged.extras = [_stage_extras(row, staged.tag_names) for row in staged.creates]
+            if data and not staged.new_sources:
+                staged.encoded = self.encoder.encode(data, staged.extras)
+        else:
+            for index, row in enumerate(staged.creates):
+                for channel, consent_field in CONSENT_FIELDS:
+                    if row.values.get(consent_field):
+                        staged.consents.append((index, channel))
         return staged
 
     def write(self, staged: Staged) -> None:
-        creates = staged.creates
         referral = CLIENT_INDEX["referral_source_id"]
         for index, name in staged.new_sources:
             staged.data[index][referral] = self._source(name)
-        ids = self._create(creates, staged.data, staged.encoded)
+        if self.stage is not None:
+            ids, notes = [], self._create_staged(staged)
+        else:
+            ids, notes = self._create_portably(staged)
         updated = self._update(staged.updates)
         self._record_consent(ids, staged, updated)
-        tag_pairs = [(pk, self.tag.pk) for pk in ids]
-        notes = []
-        for pk, row in zip(ids, creates, strict=True):
-            tag_pairs += [(pk, self._tag(name)) for name in row.values.get("tags", ())]
-            if row.values.get("note"):
-                notes.append((pk, row.values["note"]))
         update_pairs = [(row.client, self.tag.pk) for row in updated]
+        update_notes = []
         for row in updated:
             update_pairs += [(row.client, self._tag(name)) for name in row.values.get("tags", ())]
             if row.values.get("note"):
-                notes.append((row.client, row.values["note"]))
+                update_notes.append((row.client, row.values["note"]))
         b = self.business.pk
-        _insert(ClientTag, ["business_id", "client_id", "tag_id"],
-                [[b, c, t] for c, t in dict.fromkeys(tag_pairs)], returning=False)  # fmt: skip
         added_tags = _insert(ClientTag, ["business_id", "client_id", "tag_id"],
                              [[b, c, t] for c, t in dict.fromkeys(update_pairs)], returning=True,
                              ignore_conflicts=True) if connection.vendor == "postgresql" else (
             self._tag_updated_portably(update_pairs))  # fmt: skip
-        note_ids = _insert(
-            ClientNote,
-            ["business_id", "client_id", "kind", "text", "is_pinned", "created_by_id",
-             "created_at", "updated_at", "updated_by_id"],
-            [[b, c, NoteKind.INTERNAL, text, False, self.by_id, self.now, self.now, None]
-             for c, text in notes],
-            returning=True,
-        )  # fmt: skip
+        notes += self._add_notes(update_notes)
         changes = [
             (ClientImportChange.Kind.CREATED, ids, {}),
-            (ClientImportChange.Kind.NOTES, note_ids, {}),
+            (ClientImportChange.Kind.NOTES, [pk for pk, _ in notes], {}),
             (ClientImportChange.Kind.CLIENT_TAGS, added_tags, {}),
         ]
         previous = {str(row.client): row.previous for row in updated}
@@ -1004,14 +1039,98 @@ class Writer:
                                ids=changed, previous=before)
             for kind, changed, before in changes if changed or before
         )  # fmt: skip
-        self.created += len(ids)
+        self.created += len(staged.creates)
         self.updated += len(updated)
-        audit_imports.batch_written(self, created=ids, updated=updated, notes=notes,
-                                    note_ids=note_ids, added_tags=added_tags)  # fmt: skip
+        staged_ids = self.stage is not None and bool(staged.creates)
+        audit_imports.batch_written(
+            self, created=ids, created_sql=Stage.IDS if staged_ids else None, updated=updated,
+            notes=notes, added_tags=added_tags,
+        )  # fmt: skip
+
+    def _create_staged(self, staged: Staged) -> list[tuple[int, int]]:
+        """PostgreSQL: the batch's new clients through the stage, then from it, by the
+        database alone, their import tag and file tags, consent records, notes and the
+        record of their ids for undo. Returns the notes' (id, client id)."""
+        if not staged.creates:
+            return []
+        self.stage.fill(staged.encoded or self.encoder.encode(staged.data, staged.extras))
+        quote = connection.ops.quote_name
+        stage, b = Stage.NAME, self.business.pk
+        client_tags = quote(ClientTag._meta.db_table)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {client_tags} (business_id, client_id, tag_id) "  # noqa: S608
+                f"SELECT %s, id, %s FROM {stage} ORDER BY stage_order",
+                [b, self.tag.pk],
+            )
+            if staged.tag_names:
+                keys = list(staged.tag_names)
+                tag_ids = [self._tag(staged.tag_names[key]) for key in keys]
+                cursor.execute(
+                    f"INSERT INTO {client_tags} (business_id, client_id, tag_id) "  # noqa: S608
+                    f"SELECT %s, s.id, m.tag_id FROM {stage} s "
+                    "CROSS JOIN unnest(s.import_tags) AS n(name) "
+                    "JOIN unnest(%s::text[], %s::bigint[]) AS m(name, tag_id) ON m.name = n.name "
+                    "WHERE m.tag_id <> %s ORDER BY s.stage_order",
+                    [b, array_param(keys), array_param(tag_ids), self.tag.pk],
+                )
+            consent_record_given_from(business_id=b, clients_sql=stage,
+                                      source=ConsentSource.IMPORT, by_id=self.by_id,
+                                      client_import_id=self.imp.pk, now=self.now)  # fmt: skip
+            cursor.execute(
+                f"INSERT INTO {quote(ClientNote._meta.db_table)} (business_id, client_id, kind, "  # noqa: S608
+                "text, is_pinned, created_by_id, created_at, updated_at, updated_by_id) "
+                f"SELECT %s, id, %s, import_note, false, %s, %s, %s, NULL FROM {stage} "
+                "WHERE import_note IS NOT NULL ORDER BY stage_order RETURNING id, client_id",
+                [b, NoteKind.INTERNAL, self.by_id, self.now, self.now],
+            )
+            notes = cursor.fetchall()
+            cursor.execute(
+                f"INSERT INTO {quote(ClientImportChange._meta.db_table)} "  # noqa: S608
+                "(business_id, client_import_id, kind, ids, previous) "
+                f"SELECT %s, %s, %s, jsonb_agg(id ORDER BY stage_order), '{{}}' FROM {stage}",
+                [b, self.imp.pk, ClientImportChange.Kind.CREATED],
+            )
+        return notes
+
+    def _create_portably(self, staged: Staged) -> tuple[list[int], list[tuple[int, int]]]:
+        """Not PostgreSQL: the batch's new clients, their tags and notes, through the ORM's
+        bulk_create. Returns the clients' ids and the notes' (id, client id)."""
+        if not staged.creates:
+            return [], []
+        ids = _insert(Client, CLIENT_COLUMNS, staged.data, returning=True)
+        # bulk_create stamps created_at itself; put back the dates the file gave.
+        for pk, row in zip(ids, staged.creates, strict=True):
+            if row.values.get("client_since"):
+                Client._base_manager.filter(pk=pk).update(created_at=row.values["client_since"])
+        tag_pairs = [(pk, self.tag.pk) for pk in ids]
+        notes = []
+        for pk, row in zip(ids, staged.creates, strict=True):
+            tag_pairs += [(pk, self._tag(name)) for name in row.values.get("tags", ())]
+            if row.values.get("note"):
+                notes.append((pk, row.values["note"]))
+        b = self.business.pk
+        _insert(ClientTag, ["business_id", "client_id", "tag_id"],
+                [[b, c, t] for c, t in dict.fromkeys(tag_pairs)], returning=False)  # fmt: skip
+        return ids, self._add_notes(notes)
+
+    def _add_notes(self, notes: list[tuple[int, str]]) -> list[tuple[int, int]]:
+        """Internal notes, given as (client id, text); returns their (id, client id)."""
+        b = self.business.pk
+        note_ids = _insert(
+            ClientNote,
+            ["business_id", "client_id", "kind", "text", "is_pinned", "created_by_id",
+             "created_at", "updated_at", "updated_by_id"],
+            [[b, c, NoteKind.INTERNAL, text, False, self.by_id, self.now, self.now, None]
+             for c, text in notes],
+            returning=True,
+        )  # fmt: skip
+        return [(pk, client) for pk, (client, _) in zip(note_ids, notes, strict=True)]
 
     def _record_consent(self, ids: list[int], staged: Staged, updated: list[Row]) -> None:
         """Unverified consent records for the answers this batch gave or changed, in one
-        INSERT for the batch (clients/consent.py)."""
+        INSERT for the batch (clients/consent.py); on PostgreSQL, the new clients' answers
+        were recorded from the stage."""
         answers = [ConsentAnswer(ids[index], channel, True) for index, channel in staged.consents]
         answers += [ConsentAnswer(row.client, channel, row.previous[field][1])
                     for row in updated
@@ -1097,20 +1216,6 @@ class Writer:
         if values.get("archived"):
             data[put("archived_at")] = values["archived"]
         return data
-
-    def _create(
-        self, rows: list[Row], data: list[list[Any]], encoded: bytes | None = None
-    ) -> list[int]:
-        if not rows:
-            return []
-        if connection.vendor == "postgresql":
-            return _copy_insert(Client, CLIENT_COLUMNS, encoded or self.encoder.encode(data))
-        ids = _insert(Client, CLIENT_COLUMNS, data, returning=True)
-        # bulk_create stamps created_at itself; put back the dates the file gave.
-        for pk, row in zip(ids, rows, strict=True):
-            if row.values.get("client_since"):
-                Client._base_manager.filter(pk=pk).update(created_at=row.values["client_since"])
-        return ids
 
     def _update(self, rows: list[Row]) -> list[Row]:
         if not rows:
