@@ -1,9 +1,10 @@
 """Imports in the audit trail, written in bulk.
 
 The import writes up to a million clients with COPY and INSERT … SELECT: no model is saved,
-so no signal fires. Each batch instead adds its entries with one INSERT … SELECT FROM
-unnest(…) per kind (PostgreSQL; `bulk_create` elsewhere), source "import", event
-"imported", and the import's id and file name in `additional_data`:
+so no signal fires. Each batch instead adds its entries with one INSERT … SELECT per kind
+(PostgreSQL: from unnest(…) of arrays, or for the new clients from the import's stage table;
+`bulk_create` elsewhere), source "import", event "imported", and the import's id and file
+name in `additional_data`:
 - a created client: one entry, no values (the client row holds them, and every later change
   is recorded old → new, so the import's values can always be told);
 - an updated client: its changes, old → new, as the import recorded them for undo;

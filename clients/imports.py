@@ -13,8 +13,11 @@ job also holds an advisory lock, which tells the web process whether the job is 
 
 Rows are not turned into model instances: each row becomes a list of column values, with
 the derived search columns computed by the same functions `Client.refresh_derived_fields`
-uses, and batches are inserted with one `INSERT … SELECT FROM unnest(…)` on PostgreSQL
-(`bulk_create` elsewhere). Duplicates are found with a compact hash table of the keys seen.
+uses. On PostgreSQL a batch's new clients are COPYed into a temporary stage table, where
+they draw their ids, and every row that hangs off them (tags, notes, consent records, audit
+entries) is written from there with INSERT … SELECT, so that the writing thread only sends
+bytes; `bulk_create` elsewhere. Duplicates are found with a compact hash table of the keys
+seen.
 """
 
 from __future__ import annotations
@@ -867,18 +870,18 @@ class Stage:
     client draws its id from the clients' own sequence as it is copied in."""
 
     NAME = "clients_import_stage"
-    EXTRAS = "import_tags text[], import_note text"  # CopyEncoder.encode's `extras`
+    EXTRAS = (("import_tags", "text[]"), ("import_note", "text"))  # CopyEncoder's `extras`
     IDS = f"SELECT id FROM {NAME}"  # noqa: S608 - the staged clients' ids
 
     def __init__(self) -> None:
-        self.created = False
+        self.ready = False
         quote = connection.ops.quote_name
         self.columns = ", ".join(quote(_concrete(Client, name).column) for name in CLIENT_COLUMNS)
 
     def fill(self, encoded: bytes) -> None:
         table = connection.ops.quote_name(Client._meta.db_table)
         with connection.cursor() as cursor:
-            if not self.created:
+            if not self.ready:
                 # One import's transaction drops it at commit; a test's may hold several.
                 cursor.execute(f"DROP TABLE IF EXISTS pg_temp.{self.NAME}")
                 cursor.execute(
@@ -891,13 +894,11 @@ class Stage:
                     [self.NAME, table],
                 )
                 (add_id,) = cursor.fetchone()
-                cursor.execute(
-                    add_id + "".join(f", ADD COLUMN {extra}" for extra in self.EXTRAS.split(", "))
-                )
-                self.created = True
+                cursor.execute(add_id + "".join(f", ADD COLUMN {n} {t}" for n, t in self.EXTRAS))
+                self.ready = True
             else:
                 cursor.execute(f"TRUNCATE {self.NAME}")
-            extras = ", ".join(extra.split()[0] for extra in self.EXTRAS.split(", "))
+            extras = ", ".join(name for name, _ in self.EXTRAS)
             with cursor.cursor.copy(
                 f"COPY {self.NAME} (stage_order, {self.columns}, {extras}) FROM STDIN"
             ) as copy:
