@@ -36,7 +36,7 @@ def test_each_new_client_gets_its_tags_note_and_consents(as_owner, world, small_
         ["Bob Two", "bob@example.com", "", "", "No", "Yes"],
         ["Cat Three", "cat@example.com", "colour, COLOUR, Balayage", "", "Yes", "Yes"],
         ["Dan Four", "dan@example.com", "Balayage", "Allergic to PPD\nPatch test", "", ""],
-        ["Eve Five", "eve@example.com", "", "", "", ""],
+        ["Eve Five", "eve@example.com", 'Nails {gel}; "Bio" \\ NULL', "", "", ""],
         ["Fay Six", "fay@example.com", "vip", "Prefers mornings", "Yes", ""],
     ]
     imp = run_import(as_owner, world, "tags.csv", csv_bytes(HEADERS, rows))
@@ -56,8 +56,10 @@ def test_each_new_client_gets_its_tags_note_and_consents(as_owner, world, small_
         assert tags("Cat") == ["Balayage", "Colour"]
         assert tags("Dan") == ["Balayage"]
         assert tags("Fay") == ["VIP"]
+        # Semicolons separate tags too; braces, quotes and backslashes arrive as written.
+        assert tags("Eve") == ['"Bio" \\ NULL', "Nails {gel}"]
         names = sorted(Tag.objects.filter(business=world.business).values_list("name", flat=True))
-        assert names == sorted(["VIP", "Colour", "Balayage", imp.tag.name])
+        assert names == sorted(["VIP", "Colour", "Balayage", *tags("Eve"), imp.tag.name])
         assert ClientTag.objects.filter(tag=imp.tag).count() == 6
         assert ClientTag.objects.filter(tag=vip).count() == 2
 
