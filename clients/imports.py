@@ -1554,12 +1554,9 @@ def _analyse(imp: ClientImport, progress: Progress) -> None:
                 report.add(batch)
                 progress.report(report.counts["rows"])
             report.flush()
-            old_rejected = imp.rejected_file.name
-            report.save_rejected()
+            _replace_rejected_file(imp, report)
         finally:
             report.close()
-    if old_rejected and old_rejected != imp.rejected_file.name:
-        default_storage.delete(old_rejected)
     counts = report.counts
     counts["problems_kept"] = min(report.kept, PROBLEMS_KEPT)
     counts["problems"] = report.kept
@@ -1611,8 +1608,7 @@ def _run(imp: ClientImport, progress: Progress) -> None:
                     after_batch(imp, done)
                     progress.report(done)
             writer.finish()
-            old_rejected = imp.rejected_file.name
-            report.save_rejected()
+            _replace_rejected_file(imp, report)
         finally:
             report.close()
         counts = report.counts
@@ -1640,8 +1636,15 @@ def _run(imp: ClientImport, progress: Progress) -> None:
         imp.finished_at = timezone.now()
         imp.job_started_at = None
         imp.save()
-    if old_rejected and old_rejected != imp.rejected_file.name:
-        default_storage.delete(old_rejected)
+
+
+def _replace_rejected_file(imp: ClientImport, report: Report) -> None:
+    """Save the rejected rows file; the one it replaces is deleted once the job's transaction
+    has committed: until then, a failure would leave the import pointing at it."""
+    old = imp.rejected_file.name
+    report.save_rejected()
+    if old and old != imp.rejected_file.name:
+        transaction.on_commit(partial(default_storage.delete, old))
 
 
 def _tune_import_transaction() -> None:

@@ -9,13 +9,14 @@ import time
 from pathlib import Path
 
 import pytest
+from django.core.files.storage import default_storage
 from django.db import connection
 
 from clients import imports
 from clients.models import ClientImport, ClientImportChange, ImportStatus, Tag
 from tests import rls
 from tests.factories_imports import FRESHA_HEADERS, csv_bytes, fresha_row
-from tests.imports.conftest import import_url, run_import
+from tests.imports.conftest import import_url, mapping_post, run_import
 from tests.rls import all_tenants
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -148,3 +149,35 @@ def _done(imp: ClientImport) -> bool:
     imp.refresh_from_db()
     assert imp.status != ImportStatus.FAILED, imp.error
     return imp.status == ImportStatus.DONE
+
+
+def test_a_check_that_fails_at_the_end_keeps_the_rejected_rows_file_it_would_replace(
+    as_owner, world, monkeypatch, django_capture_on_commit_callbacks
+):
+    nameless = fresha_row(3, **{"First Name": "", "Last Name": "", "Full Name": ""})
+    content = csv_bytes(FRESHA_HEADERS, [*rows(2), nameless])
+    imp = run_import(as_owner, world, "f.csv", content, confirm=False)
+    first = imp.rejected_file.name
+    assert imp.status == ImportStatus.PREVIEWED and first
+
+    save = ClientImport.save
+
+    def fail_when_previewed(self, *args, **kwargs):
+        if self.status == ImportStatus.PREVIEWED:
+            raise RuntimeError("lost the database at the last moment")
+        return save(self, *args, **kwargs)
+
+    monkeypatch.setattr(ClientImport, "save", fail_when_previewed)
+    as_owner.post(import_url(world, "import-map", imp), mapping_post(imp))
+    imp.refresh_from_db()
+    assert imp.status == ImportStatus.FAILED and imp.failed_step == "analyse"
+    # The check was rolled back: the import still names the first file, which is still there.
+    assert imp.rejected_file.name == first and default_storage.exists(first)
+
+    monkeypatch.setattr(ClientImport, "save", save)
+    with django_capture_on_commit_callbacks(execute=True):
+        as_owner.post(import_url(world, "import-map", imp), mapping_post(imp))
+    imp.refresh_from_db()
+    assert imp.status == ImportStatus.PREVIEWED
+    assert imp.rejected_file.name != first and default_storage.exists(imp.rejected_file.name)
+    assert not default_storage.exists(first)  # replaced, once committed
