@@ -1517,10 +1517,14 @@ def _job(
                 return False
             _start(imp, running)
         progress = Progress(imp, separate=True)
+        files = _files_of(imp)
         try:
             with tenant_context(business):
                 work(imp, progress)
         except Exception as error:
+            # Files the work saved for the import, which its rollback has just forgotten.
+            for name in set(_files_of(imp).values()) - set(files.values()) - {""}:
+                default_storage.delete(name)
             with tenant_context(business):
                 _fail(imp, step, error)
             return False
@@ -1636,6 +1640,12 @@ def _run(imp: ClientImport, progress: Progress) -> None:
         imp.finished_at = timezone.now()
         imp.job_started_at = None
         imp.save()
+
+
+def _files_of(imp: ClientImport) -> dict[str, str]:
+    """The names of the files a job may save for the import (the upload itself is never
+    replaced)."""
+    return {"rejected_file": imp.rejected_file.name or "", "cells_file": imp.cells_file.name or ""}
 
 
 def _replace_rejected_file(imp: ClientImport, report: Report) -> None:

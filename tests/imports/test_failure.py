@@ -151,7 +151,7 @@ def _done(imp: ClientImport) -> bool:
     return imp.status == ImportStatus.DONE
 
 
-def test_a_check_that_fails_at_the_end_keeps_the_rejected_rows_file_it_would_replace(
+def test_a_check_that_fails_at_its_end_keeps_the_rejected_rows_file_and_leaves_no_other(
     as_owner, world, monkeypatch, django_capture_on_commit_callbacks
 ):
     nameless = fresha_row(3, **{"First Name": "", "Last Name": "", "Full Name": ""})
@@ -167,12 +167,16 @@ def test_a_check_that_fails_at_the_end_keeps_the_rejected_rows_file_it_would_rep
             raise RuntimeError("lost the database at the last moment")
         return save(self, *args, **kwargs)
 
+    folder = first.rsplit("/", 1)[0]
+    stored = default_storage.listdir(folder)
     monkeypatch.setattr(ClientImport, "save", fail_when_previewed)
     as_owner.post(import_url(world, "import-map", imp), mapping_post(imp))
     imp.refresh_from_db()
     assert imp.status == ImportStatus.FAILED and imp.failed_step == "analyse"
-    # The check was rolled back: the import still names the first file, which is still there.
+    # The check was rolled back: the import still names the first file, which is still there,
+    # and the file the failed check wrote is gone with it (it holds the file's personal data).
     assert imp.rejected_file.name == first and default_storage.exists(first)
+    assert default_storage.listdir(folder) == stored
 
     monkeypatch.setattr(ClientImport, "save", save)
     with django_capture_on_commit_callbacks(execute=True):
