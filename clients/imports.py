@@ -1335,34 +1335,27 @@ def _file_rows(imp: ClientImport, *, save_cells: bool = False) -> Iterator[Rows]
     """The import's rows below its header, to read as many times as needed: a spreadsheet's
     from the cells the check saved (with `save_cells`, the check saves them first), so that
     an import parses its sheet once; a CSV's, or a sheet's without saved cells, from the file."""
-    saved_now = ""
     readable = _saved_cells_readable(imp)
     if save_cells and imp.file_kind == "xlsx" and not readable:
         unreadable = imp.cells_file.name
         with local_copy(imp.file.name) as path, tempfile.TemporaryFile() as saved:
             write_cells(_rows(imp, path), saved)
             saved.seek(0)
-            imp.cells_file.save("cells.jsonl.gz", File(saved), save=False)  # the caller saves
-        saved_now = imp.cells_file.name
+            # The caller saves; if it fails, _job deletes the file its rollback forgot.
+            imp.cells_file.save("cells.jsonl.gz", File(saved), save=False)
         readable = True
         if unreadable:
             default_storage.delete(unreadable)
-    try:
-        if readable:
+    if readable:
 
-            def saved_rows() -> Iterator[tuple[int, list[Any]]]:
-                with default_storage.open(imp.cells_file.name, "rb") as handle:
-                    yield from read_cells(handle)
+        def saved_rows() -> Iterator[tuple[int, list[Any]]]:
+            with default_storage.open(imp.cells_file.name, "rb") as handle:
+                yield from read_cells(handle)
 
-            yield saved_rows
-            return
-        with local_copy(imp.file.name) as path:
-            yield lambda: _rows(imp, path)
-    except BaseException:
-        if saved_now:  # the caller's transaction will not record it
-            default_storage.delete(saved_now)
-            imp.cells_file = ""
-        raise
+        yield saved_rows
+        return
+    with local_copy(imp.file.name) as path:
+        yield lambda: _rows(imp, path)
 
 
 def _saved_cells_readable(imp: ClientImport) -> bool:
@@ -1523,7 +1516,7 @@ def _job(
                 work(imp, progress)
         except Exception as error:
             # Files the work saved for the import, which its rollback has just forgotten.
-            for name in set(_files_of(imp).values()) - set(files.values()) - {""}:
+            for name in _files_of(imp) - files:
                 default_storage.delete(name)
             with tenant_context(business):
                 _fail(imp, step, error)
@@ -1642,10 +1635,10 @@ def _run(imp: ClientImport, progress: Progress) -> None:
         imp.save()
 
 
-def _files_of(imp: ClientImport) -> dict[str, str]:
+def _files_of(imp: ClientImport) -> set[str]:
     """The names of the files a job may save for the import (the upload itself is never
     replaced)."""
-    return {"rejected_file": imp.rejected_file.name or "", "cells_file": imp.cells_file.name or ""}
+    return {name for name in (imp.rejected_file.name, imp.cells_file.name) if name}
 
 
 def _replace_rejected_file(imp: ClientImport, report: Report) -> None:

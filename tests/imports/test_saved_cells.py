@@ -9,6 +9,7 @@ import os
 
 from django.core.files.storage import default_storage
 
+from clients import imports
 from clients.imports_read import cells_readable, read_cells, write_cells
 from clients.models import ImportStatus
 from tests.factories_imports import xlsx_bytes
@@ -85,6 +86,19 @@ def test_discarding_a_checked_spreadsheet_removes_its_saved_cells(as_owner, worl
     assert os.path.exists(saved)
     as_owner.post(import_url(world, "import-discard", imp))
     assert not os.path.exists(saved)
+
+
+def test_a_check_that_fails_after_saving_the_cells_leaves_no_copy(as_owner, world, monkeypatch):
+    def broken(*args, **kwargs):
+        raise imports.ImportFileError("The sheet is damaged near row 2.")
+
+    monkeypatch.setattr(imports, "_batches", broken)  # fails once the cells are saved
+    imp = run_import(as_owner, world, "sheet.xlsx", xlsx_bytes(HEADERS, ROWS), confirm=False)
+    assert imp.status == ImportStatus.FAILED and not imp.cells_file
+    # Only the upload is left in the import's folder.
+    assert default_storage.listdir(imp.file.name.rsplit("/", 1)[0])[1] == [
+        imp.file.name.rsplit("/", 1)[1]
+    ]
 
 
 def test_saved_cells_keep_every_type_a_sheet_reader_gives():
